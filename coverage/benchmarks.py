@@ -158,7 +158,9 @@ def load_benchmark(name_or_path: str | Path) -> Benchmark:
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            msg = f"{path}: benchmark file not found; pass a profile name or a TOML path"
+            msg = (
+                f"{path}: benchmark file not found; pass a profile name or a TOML path"
+            )
             raise InputError(msg) from None
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             msg = f"{path}: cannot read benchmark TOML ({exc}); fix the file's syntax"

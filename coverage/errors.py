@@ -11,8 +11,8 @@ __all__ = [
     "CRSError",
     "CoverageError",
     "InputError",
-    "OutputExistsError",
     "OutputError",
+    "OutputExistsError",
     "SolverError",
     "ValidationError",
 ]
@@ -53,7 +53,9 @@ class ValidationError(InputError):
         self.problems = list(problems)
         lines = [str(p) for p in self.problems]
         head = f"{len(lines)} problem(s) in the input" if len(lines) > 1 else ""
-        super().__init__("\n".join([head, *lines]) if head else (lines[0] if lines else ""))
+        super().__init__(
+            "\n".join([head, *lines]) if head else (lines[0] if lines else "")
+        )
 
 
 class OutputError(CoverageError, OSError):

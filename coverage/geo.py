@@ -74,10 +74,15 @@ def metric_crs(gdf: gpd.GeoDataFrame) -> CRS:
         A projected CRS in metres (for Vietnam north of 16°N e.g. EPSG:32648).
     """
     crs = require_crs(gdf, what="layer", operation="choosing a metric projection")
-    if crs.is_projected and crs.axis_info and crs.axis_info[0].unit_name in {
-        "metre",
-        "meter",
-    }:
+    if (
+        crs.is_projected
+        and crs.axis_info
+        and crs.axis_info[0].unit_name
+        in {
+            "metre",
+            "meter",
+        }
+    ):
         return crs
     lon, lat = _centroid_lonlat(gdf)
     zone = int(np.floor((lon + 180.0) / 6.0)) % 60 + 1

@@ -1,0 +1,232 @@
+"""Writing results: CSV for Excel, JSON for scripts, GeoPackage for GIS, atomically.
+
+Every output of a run is first written into a hidden temporary folder next to its
+destination and moved into place only when all of them are complete, so an
+interrupted run (Ctrl-C, a kill, a full disk) leaves the previous outputs intact
+and no partial file behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from .errors import OutputError, OutputExistsError
+
+__all__ = [
+    "OutputSet",
+    "neutralise_formulas",
+    "to_csv_frame",
+    "write_csv",
+    "write_json",
+]
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+_DECIMALS = {
+    "area_km2": 3,
+    "radius_km": 3,
+    "radius_ratio": 3,
+    "people_per_point": 0,
+    "people_ratio": 3,
+    "share_communes_staffed": 4,
+    "mean_distance_km": 3,
+    "p90_distance_km": 3,
+    "max_distance_km": 3,
+}
+
+
+def neutralise_formulas(values: pd.Series) -> pd.Series:
+    """Prefix text cells that a spreadsheet would run as a formula with ``'``.
+
+    Cells starting with ``= + - @``, a tab or a carriage return are neutralised
+    (OWASP CSV injection guidance); numbers are never touched.
+
+    Examples
+    --------
+    >>> neutralise_formulas(pd.Series(["=1+1", "Xã Tân Lạc", "-x"])).tolist()
+    ["'=1+1", 'Xã Tân Lạc', "'-x"]
+    """
+    text = values.astype("string")
+    risky = text.str.startswith(_FORMULA_START).fillna(False)
+    return text.where(~risky, "'" + text)
+
+
+def to_csv_frame(df: pd.DataFrame, *, lang: str = "en") -> pd.DataFrame:
+    """Prepare a table for Excel: rounded numbers, yes/no, neutralised text, labels.
+
+    Parameters
+    ----------
+    df
+        Any result table (a geometry column is dropped).
+    lang
+        ``"en"`` keeps the canonical column names; ``"vi"`` uses Vietnamese headers
+        and ``có``/``không`` for booleans.
+    """
+    out = pd.DataFrame(df.drop(columns=["geometry"], errors="ignore")).copy()
+    yes, no = ("có", "không") if lang == "vi" else ("yes", "no")
+    for col in out.columns:
+        series = out[col]
+        if pd.api.types.is_bool_dtype(series):
+            out[col] = np.where(series.to_numpy(bool), yes, no)
+        elif pd.api.types.is_float_dtype(series):
+            decimals = _DECIMALS.get(col, 4 if col.startswith("share_") else 3)
+            out[col] = series.round(decimals)
+            if decimals == 0:
+                out[col] = out[col].astype("Int64")
+        elif pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(
+            series
+        ):
+            out[col] = neutralise_formulas(series)
+    if lang != "en":
+        from .i18n import label
+
+        out.columns = [label(c, lang) for c in out.columns]
+    return out
+
+
+def write_csv(df: pd.DataFrame, path: str | Path, *, lang: str = "en") -> None:
+    """Write ``df`` as UTF-8 CSV with a BOM (Excel then shows Vietnamese correctly)."""
+    to_csv_frame(df, lang=lang).to_csv(
+        path, index=False, encoding="utf-8-sig", lineterminator="\r\n"
+    )
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def write_json(data: dict, path: str | Path) -> None:
+    """Write ``data`` as indented UTF-8 JSON (NaN and infinities become null)."""
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(_jsonable(data), fh, ensure_ascii=False, indent=2)
+        fh.write("\n")
+
+
+class OutputSet:
+    """A set of output files committed together.
+
+    Parameters
+    ----------
+    targets
+        The final paths of every output of the run.
+    overwrite
+        Replace existing outputs; without it any existing target is an error,
+        raised before anything is computed or written.
+
+    Examples
+    --------
+    >>> with OutputSet([Path(d) / "a.csv"], overwrite=True) as out:  # doctest: +SKIP
+    ...     df.to_csv(out.path(Path(d) / "a.csv"))
+    """
+
+    def __init__(self, targets: Iterable[str | Path], *, overwrite: bool) -> None:
+        self.targets = [Path(t) for t in targets]
+        existing = [t for t in self.targets if t.exists()]
+        if existing and not overwrite:
+            names = ", ".join(str(t) for t in existing[:4])
+            more = "" if len(existing) <= 4 else f" and {len(existing) - 4} more"
+            msg = (
+                f"{names}{more}: output exists already; pass --overwrite to replace "
+                "it or choose another --out folder"
+            )
+            raise OutputExistsError(msg)
+        self._staging: dict[Path, Path] = {}
+        self._written: set[Path] = set()
+
+    def prepare(self) -> None:
+        """Create the destination folders and their staging folders."""
+        for folder in sorted({t.parent for t in self.targets}):
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                self._staging[folder] = Path(
+                    tempfile.mkdtemp(prefix=".coverage-tmp-", dir=folder)
+                )
+            except OSError as exc:
+                self.abort()
+                msg = (
+                    f"{folder}: cannot write outputs here ({exc.strerror}); "
+                    "choose a writable folder with --out"
+                )
+                raise OutputError(msg) from None
+
+    def path(self, target: str | Path) -> Path:
+        """Return the staging path to write ``target`` to."""
+        target = Path(target)
+        if target not in self.targets:
+            msg = f"{target} is not one of this run's declared outputs"
+            raise ValueError(msg)
+        self._written.add(target)
+        return self._staging[target.parent] / target.name
+
+    def commit(self) -> list[Path]:
+        """Move every written file into place; return the final paths."""
+        done = []
+        for target in self.targets:
+            if target in self._written:
+                os.replace(self._staging[target.parent] / target.name, target)
+                done.append(target)
+        self.abort()
+        return done
+
+    def abort(self) -> None:
+        """Remove the staging folders and anything in them."""
+        for folder in self._staging.values():
+            shutil.rmtree(folder, ignore_errors=True)
+        self._staging = {}
+
+    def __enter__(self) -> OutputSet:
+        self.prepare()
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            return
+        self.abort()
+        if isinstance(exc, OSError) and not isinstance(exc, OutputError):
+            msg = (
+                f"writing outputs failed ({exc.strerror or exc}); the previous "
+                "outputs were left unchanged"
+            )
+            raise OutputError(msg) from None
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | Path) -> Iterator[Path]:
+    """Yield a temporary path next to ``target``; move it into place on success."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_gpkg_layers(layers: dict[str, gpd.GeoDataFrame], path: str | Path) -> None:
+    """Write several layers into one GeoPackage (the path must not exist yet)."""
+    for name, frame in layers.items():
+        if frame is None or len(frame) == 0:
+            continue
+        frame.to_file(path, layer=name, driver="GPKG", engine="pyogrio")

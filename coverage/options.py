@@ -1,0 +1,125 @@
+"""Options shared by the ``coverage`` commands (click decorators).
+
+=================  ==================================  =========================
+option             meaning                             used by
+=================  ==================================  =========================
+--boundaries       commune layer (polygons, population) analyze, validate, plan
+--points           service-point layer (CSV or GIS)    analyze, validate, plan
+--benchmark        profile name or TOML path           analyze, map, plan
+--column KEY=COL   source column for a canonical one   analyze, validate, plan
+--crs/--points-crs CRS for a layer that declares none  analyze, validate, plan
+--kinds            point kinds that count              analyze, plan
+--out              output folder                       analyze, plan
+--lang             en or vi                            analyze, map, plan
+--overwrite        replace existing outputs            analyze, map, plan
+=================  ==================================  =========================
+"""
+
+from __future__ import annotations
+
+import click
+
+__all__ = [
+    "benchmark_opt",
+    "input_opts",
+    "lang_opt",
+    "overwrite_opt",
+    "parse_columns",
+    "parse_kinds",
+]
+
+KIND_CHOICES = (
+    "post_office",
+    "culture_post",
+    "agent",
+    "letter_box",
+    "delivery",
+    "other",
+)
+
+
+def parse_columns(ctx, param, values: tuple[str, ...]) -> dict[str, str]:
+    """Turn repeated ``--column KEY=NAME`` into a dict, or raise BadParameter."""
+    mapping: dict[str, str] = {}
+    for item in values:
+        key, sep, name = item.partition("=")
+        if not sep or not key.strip() or not name.strip():
+            msg = f"{item!r} is not KEY=COLUMN (e.g. population=DS_2019)"
+            raise click.BadParameter(msg, ctx=ctx, param=param)
+        mapping[key.strip()] = name.strip()
+    return mapping
+
+
+def parse_kinds(ctx, param, value: str | None) -> tuple[str, ...] | None:
+    """Split ``--kinds a,b`` and check every name."""
+    if not value:
+        return None
+    kinds = tuple(k.strip() for k in value.split(",") if k.strip())
+    unknown = [k for k in kinds if k not in KIND_CHOICES]
+    if unknown:
+        choices = ", ".join(KIND_CHOICES)
+        msg = f"unknown kind(s) {', '.join(unknown)}; choose from {choices}"
+        raise click.BadParameter(msg, ctx=ctx, param=param)
+    return kinds
+
+
+def input_opts(func):
+    """Add --boundaries, --points, --column, --crs, --points-crs, --fix-invalid."""
+    decorators = [
+        click.option(
+            "--boundaries",
+            "-b",
+            type=click.Path(dir_okay=True),
+            help="Commune layer: GeoJSON, GeoPackage, Shapefile (.shp or .zip). "
+            "Default: the bundled sample.",
+        ),
+        click.option(
+            "--points",
+            "-p",
+            type=click.Path(dir_okay=False),
+            help="Service points: CSV with lat/lon, GeoJSON, GeoPackage, Shapefile. "
+            "Default: the bundled sample.",
+        ),
+        click.option(
+            "--column",
+            "-c",
+            "columns",
+            multiple=True,
+            callback=parse_columns,
+            metavar="KEY=COLUMN",
+            help="Name a source column: population=DS_2019, commune_code=MA, "
+            "lat=Y, kind=LOAI ... (repeatable).",
+        ),
+        click.option("--crs", help="CRS of the commune layer if it declares none."),
+        click.option(
+            "--points-crs",
+            help="CRS of the points if they declare none (CSV default EPSG:4326).",
+        ),
+        click.option(
+            "--fix-invalid",
+            is_flag=True,
+            help="Repair invalid commune geometries instead of stopping.",
+        ),
+    ]
+    for dec in reversed(decorators):
+        func = dec(func)
+    return func
+
+
+benchmark_opt = click.option(
+    "--benchmark",
+    "-B",
+    default="vn-national-2024",
+    show_default=True,
+    help="Benchmark profile name (see `coverage benchmarks`) or a TOML file.",
+)
+lang_opt = click.option(
+    "--lang",
+    type=click.Choice(["en", "vi"]),
+    default="en",
+    show_default=True,
+    help="Language of the summary, CSV headers and map.",
+)
+overwrite_opt = click.option(
+    "--overwrite", is_flag=True, help="Replace outputs that exist already."
+)

@@ -1,0 +1,243 @@
+"""The terminal summary and ``summary.json``: the provincial report's figures.
+
+Pure functions that build text and dictionaries; printing is the CLI's job.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .benchmarks import Benchmark
+from .io import KINDS
+
+__all__ = ["build_summary", "format_summary"]
+
+_T = {
+    "en": {
+        "title": "Service-point coverage",
+        "benchmark": "Benchmark",
+        "communes": "Communes {n:,} · population {pop:,} · area {area:,.1f} km²",
+        "points": "Service points {n:,}",
+        "staffed": "Staffed points {n:,} ({share})",
+        "admin": "Points receiving administrative (TTHC) dossiers {n:,} ({share})",
+        "radius": "Average service radius per point",
+        "people": "People per point",
+        "staffed_rule": "Communes with a staffed point",
+        "rule_all": "rule: every commune",
+        "meets": "meets",
+        "fails": "FAILS",
+        "no_bench": "no benchmark",
+        "failing": "Communes failing the benchmark: {n:,} of {total:,} "
+        "({needed:,} points needed to close every gap)",
+        "without": "Communes without any service point ({n}):",
+        "outside": "Points outside every commune: {n}",
+        "notes": "Notes",
+        "kinds": {
+            "post_office": "post offices",
+            "culture_post": "culture post offices",
+            "agent": "agents",
+            "letter_box": "letter boxes",
+            "delivery": "delivery offices",
+            "other": "other",
+        },
+        "access": "Population within {t} km of a point: {share} ({rule})",
+        "mean_distance": "Population-weighted mean distance to the nearest point: "
+        "{d:.2f} km (90% of people within {p90:.2f} km)",
+    },
+    "vi": {
+        "title": "Mạng điểm phục vụ bưu chính",
+        "benchmark": "Chỉ tiêu so sánh",
+        "communes": "Số xã/phường {n:,} · dân số {pop:,} · diện tích {area:,.1f} km²",
+        "points": "Số điểm phục vụ {n:,}",
+        "staffed": "Điểm có người phục vụ {n:,} ({share})",
+        "admin": "Điểm tiếp nhận, trả hồ sơ TTHC {n:,} ({share})",
+        "radius": "Bán kính phục vụ bình quân trên một điểm",
+        "people": "Số dân phục vụ bình quân trên một điểm",
+        "staffed_rule": "Xã/phường có điểm phục vụ có người",
+        "rule_all": "yêu cầu: 100% xã",
+        "meets": "đạt",
+        "fails": "CHƯA ĐẠT",
+        "no_bench": "không có chỉ tiêu",
+        "failing": "Số xã/phường chưa đạt chỉ tiêu: {n:,}/{total:,} "
+        "(cần bổ sung {needed:,} điểm)",
+        "without": "Xã/phường chưa có điểm phục vụ nào ({n}):",
+        "outside": "Điểm nằm ngoài mọi xã/phường: {n}",
+        "notes": "Ghi chú",
+        "kinds": {
+            "post_office": "bưu cục",
+            "culture_post": "điểm BĐVHX",
+            "agent": "đại lý",
+            "letter_box": "thùng thư công cộng",
+            "delivery": "bưu cục phát",
+            "other": "khác",
+        },
+        "access": "Dân số trong phạm vi {t} km từ một điểm: {share} ({rule})",
+        "mean_distance": "Khoảng cách bình quân (theo dân số) tới điểm gần nhất: "
+        "{d:.2f} km (90% dân số trong phạm vi {p90:.2f} km)",
+    },
+}
+
+
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{100 * x:.1f}%"
+
+
+def _num(value: float | None, fmt: str) -> str:
+    return "–" if value is None or pd.isna(value) else format(value, fmt)
+
+
+def build_summary(
+    overall: dict,
+    benchmark: Benchmark,
+    *,
+    communes: pd.DataFrame,
+    n_outside: int,
+    notes: list[str],
+    inputs: dict[str, str],
+    access: dict | None = None,
+) -> dict:
+    """Collect the headline figures into the ``summary.json`` structure."""
+    without = communes.loc[communes["n_points"] == 0]
+    return {
+        "inputs": inputs,
+        "benchmark": {
+            "name": benchmark.name,
+            "title": benchmark.title,
+            "radius_km": benchmark.radius_km,
+            "people_per_point": benchmark.people_per_point,
+            "require_staffed": benchmark.require_staffed,
+            "distance_rules": [
+                {
+                    "distance_km": r.distance_km,
+                    "min_share": r.min_share,
+                    "scope": r.scope,
+                }
+                for r in benchmark.distance_rules
+            ],
+            "sources": list(benchmark.sources),
+        },
+        "overall": overall,
+        "points_by_kind": {k: int(overall.get(f"n_{k}", 0)) for k in KINDS},
+        "n_points_outside_communes": n_outside,
+        "communes_without_point": [
+            {
+                "commune_code": r.commune_code,
+                "commune_name": r.commune_name,
+                "district_name": getattr(r, "district_name", None),
+                "population": int(r.population),
+            }
+            for r in without.itertuples()
+        ],
+        "access": access,
+        "notes": notes,
+    }
+
+
+def format_summary(summary: dict, *, lang: str = "en") -> str:
+    """Render ``summary`` (from :func:`build_summary`) as the terminal report."""
+    t = _T.get(lang, _T["en"])
+    o = summary["overall"]
+    b = summary["benchmark"]
+    lines = [
+        f"{t['title']}: {summary['inputs'].get('communes', '')}",
+        f"{t['benchmark']}: {b['name']} — {b['title']}",
+        "  "
+        + t["communes"].format(
+            n=int(o["n_communes"]), pop=int(o["population"]), area=o["area_km2"]
+        ),
+    ]
+    kinds = ", ".join(
+        f"{t['kinds'][k]} {n:,}" for k, n in summary["points_by_kind"].items() if n
+    )
+    lines.append("  " + t["points"].format(n=int(o["n_points"])) + f": {kinds}")
+    n_points = int(o["n_points"])
+    share_staffed = o["n_staffed"] / n_points if n_points else None
+    lines.append(
+        "  " + t["staffed"].format(n=int(o["n_staffed"]), share=_pct(share_staffed))
+    )
+    lines.append(
+        "  "
+        + t["admin"].format(
+            n=int(o["n_admin_services"]), share=_pct(o.get("share_admin_services"))
+        )
+    )
+
+    def verdict(ok: bool) -> str:
+        return t["meets"] if ok else t["fails"]
+
+    rows = []
+    rows.append(
+        (
+            t["radius"],
+            _num(o["radius_km"], ".2f") + " km",
+            "–" if b["radius_km"] is None else f"{b['radius_km']:g} km",
+            t["no_bench"] if b["radius_km"] is None else verdict(o["meets_radius"]),
+        )
+    )
+    rows.append(
+        (
+            t["people"],
+            _num(o["people_per_point"], ",.0f"),
+            "–" if b["people_per_point"] is None else f"{b['people_per_point']:,.0f}",
+            t["no_bench"]
+            if b["people_per_point"] is None
+            else verdict(o["meets_people"]),
+        )
+    )
+    staffed_share = o["share_communes_staffed"]
+    rows.append(
+        (
+            t["staffed_rule"],
+            f"{int(o['n_communes_staffed'])}/{int(o['n_communes'])} "
+            f"({_pct(staffed_share)})",
+            t["rule_all"] if b["require_staffed"] else "–",
+            verdict(o["meets_staffed"]) if b["require_staffed"] else t["no_bench"],
+        )
+    )
+    width = max(len(r[0]) for r in rows)
+    for name, value, bench, ok in rows:
+        lines.append(f"  {name:<{width}}  {value:>14}  {bench:>20}  {ok}")
+    access = summary.get("access")
+    if access:
+        if access.get("mean_distance_km") is not None:
+            lines.append(
+                "  "
+                + t["mean_distance"].format(
+                    d=access["mean_distance_km"], p90=access["p90_distance_km"]
+                )
+            )
+        for rule in access.get("rules", []):
+            lines.append(
+                "  "
+                + t["access"].format(
+                    t=f"{rule['distance_km']:g}",
+                    share=_pct(rule["share"]),
+                    rule=f"≥ {_pct(rule['min_share'])}: "
+                    + verdict(bool(rule["passes"])),
+                )
+            )
+    lines.append(
+        "  "
+        + t["failing"].format(
+            n=int(o["n_communes_failing"]),
+            total=int(o["n_communes"]),
+            needed=int(o["communes_points_needed"]),
+        )
+    )
+    without = summary["communes_without_point"]
+    if without:
+        lines.append("  " + t["without"].format(n=len(without)))
+        for c in without[:15]:
+            district = f" ({c['district_name']})" if c.get("district_name") else ""
+            lines.append(
+                f"    {c['commune_code']} {c['commune_name']}{district}: "
+                f"{c['population']:,}"
+            )
+        if len(without) > 15:
+            lines.append(f"    … +{len(without) - 15}")
+    if summary["n_points_outside_communes"]:
+        lines.append("  " + t["outside"].format(n=summary["n_points_outside_communes"]))
+    if summary["notes"]:
+        lines.append(f"{t['notes']}:")
+        lines.extend(f"  - {n}" for n in summary["notes"])
+    return "\n".join(lines)

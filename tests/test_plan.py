@@ -1,0 +1,452 @@
+"""Tests of the siting optimiser against brute-force enumeration."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy import sparse
+
+from coverage.errors import InputError
+from coverage.plan import (
+    PlanTarget,
+    build_coverage_matrix,
+    covered_by,
+    load_instance,
+    parse_target,
+    plan_new_sites,
+    solve_commune_rule,
+    solve_lscp,
+    solve_mclp,
+)
+
+MAKE_INSTANCE = Path("/work/shared/bench/make_instance.py")
+
+
+# ----------------------------------------------------------------- brute force
+
+
+def _dense(cover: sparse.spmatrix) -> np.ndarray:
+    return np.asarray(sparse.csr_matrix(cover).toarray(), dtype=bool)
+
+
+def _value(a: np.ndarray, w: np.ndarray, cols: tuple[int, ...]) -> float:
+    if not cols:
+        return 0.0
+    return float(w[a[:, list(cols)].any(axis=1)].sum())
+
+
+def brute_mclp(a: np.ndarray, w: np.ndarray, p: int, covered=None) -> float:
+    w = w.astype(float).copy()
+    if covered is not None:
+        w[covered] = 0.0
+    n = a.shape[1]
+    return max(_value(a, w, c) for c in itertools.combinations(range(n), min(p, n)))
+
+
+def brute_lscp(a: np.ndarray, w: np.ndarray, need: float) -> int | None:
+    for k in range(a.shape[1] + 1):
+        for c in itertools.combinations(range(a.shape[1]), k):
+            if _value(a, w, c) >= need - 1e-9:
+                return k
+    return None
+
+
+def random_instance(seed: int, n_demand: int = 30, n_sites: int = 8, size=10_000.0):
+    rng = np.random.default_rng(seed)
+    dxy = rng.uniform(0, size, (n_demand, 2))
+    sxy = rng.uniform(0, size, (n_sites, 2))
+    pop = rng.integers(0, 500, n_demand).astype(float)
+    return dxy, sxy, pop
+
+
+def _assert_valid(res, a, w, p=None, covered=None):
+    """The reported objective matches the selection and respects p."""
+    w = w.astype(float).copy()
+    if covered is not None:
+        w[covered] = 0.0
+    sel = tuple(int(j) for j in res.selected)
+    assert len(set(sel)) == len(sel)
+    if p is not None:
+        assert len(sel) <= p
+    assert res.newly_covered_pop == pytest.approx(_value(a, w, sel))
+    assert np.cumsum(res.marginal_gain)[-1:] == pytest.approx([res.newly_covered_pop])
+    assert np.all(np.diff(res.marginal_gain) <= 1e-9)  # rank order: gains decrease
+
+
+# ----------------------------------------------------------------- coverage matrix
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    n_d=st.integers(0, 40),
+    n_s=st.integers(0, 12),
+    radius=st.floats(100.0, 6000.0),
+)
+def test_coverage_matrix_equals_brute_force_distances(seed, n_d, n_s, radius):
+    rng = np.random.default_rng(seed)
+    dxy = rng.uniform(0, 10_000, (n_d, 2))
+    sxy = rng.uniform(0, 10_000, (n_s, 2))
+    got = _dense(build_coverage_matrix(dxy, sxy, radius))
+    dist = np.hypot(
+        dxy[:, None, 0] - sxy[None, :, 0], dxy[:, None, 1] - sxy[None, :, 1]
+    )
+    assert got.shape == (n_d, n_s)
+    np.testing.assert_array_equal(got, dist <= radius)
+    np.testing.assert_array_equal(covered_by(dxy, sxy, radius), (dist <= radius).any(1))
+
+
+def test_coverage_radius_is_inclusive_and_zero_distance_counts():
+    dxy = np.array([[0.0, 0.0], [3.0, 4.0], [3.0, 4.1]])
+    sxy = np.array([[0.0, 0.0]])
+    got = _dense(build_coverage_matrix(dxy, sxy, 5.0))[:, 0]
+    assert got.tolist() == [True, True, False]
+
+
+def test_coverage_matrix_rejects_bad_input():
+    with pytest.raises(InputError):
+        build_coverage_matrix(np.zeros((3, 3)), np.zeros((2, 2)), 10.0)
+    with pytest.raises(InputError):
+        build_coverage_matrix(np.zeros((3, 2)), np.zeros((2, 2)), 0.0)
+
+
+# ----------------------------------------------------------------- MCLP
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_mclp_exact_matches_enumeration_and_greedy_is_honest(seed):
+    dxy, sxy, pop = random_instance(seed)
+    exy = np.random.default_rng(seed + 1000).uniform(0, 10_000, (2, 2))
+    radius = 2500.0
+    cover = build_coverage_matrix(dxy, sxy, radius)
+    covered = covered_by(dxy, exy, radius)
+    a = _dense(cover)
+    best = brute_mclp(a, pop, 3, covered)
+
+    exact = solve_mclp(cover, pop, 3, covered=covered, method="exact")
+    greedy = solve_mclp(cover, pop, 3, covered=covered, method="greedy")
+    _assert_valid(exact, a, pop, 3, covered)
+    _assert_valid(greedy, a, pop, 3, covered)
+    assert exact.status == "optimal"
+    assert exact.objective == pytest.approx(best)
+    assert exact.bound >= best - 1e-6
+    assert greedy.objective <= best + 1e-9
+    # every reported bound is a true upper bound on the optimum
+    assert greedy.bound >= best - 1e-6
+    if greedy.objective < best - 1e-9:
+        assert greedy.status != "optimal"
+        assert greedy.gap > 0
+    if greedy.status == "optimal":
+        assert greedy.objective == pytest.approx(best)
+
+
+def test_greedy_trap_is_not_reported_optimal():
+    # the classic trap: a central site covering half of each cluster (+ a little)
+    # looks best alone, but the two cluster sites together are better
+    w = np.array([5.0, 5.0, 5.0, 5.0, 2.0])
+    a = np.array(
+        [
+            # central, left, right
+            [0, 1, 0],  # L1
+            [1, 1, 0],  # L2
+            [1, 0, 1],  # R1
+            [0, 0, 1],  # R2
+            [1, 0, 0],  # M
+        ],
+        dtype=bool,
+    )
+    cover = sparse.csr_matrix(a)
+    greedy = solve_mclp(cover, w, 2, method="greedy")
+    exact = solve_mclp(cover, w, 2, method="exact")
+    assert brute_mclp(a, w, 2) == 20.0
+    assert exact.objective == 20.0 and exact.status == "optimal"
+    assert sorted(exact.selected.tolist()) == [1, 2]
+    assert greedy.selected[0] == 0  # took the bait
+    assert greedy.objective == 17.0
+    assert greedy.status == "greedy"
+    assert greedy.bound >= 20.0
+    assert greedy.gap == pytest.approx((greedy.bound - 17.0) / greedy.bound)
+    auto = solve_mclp(cover, w, 2, method="auto")
+    assert auto.objective == 20.0
+
+
+def test_exact_rank_order_and_running_total():
+    w = np.array([10.0, 1.0, 7.0, 3.0])
+    a = np.array([[1, 0, 0], [1, 1, 0], [0, 1, 1], [0, 0, 1]], dtype=bool)
+    res = solve_mclp(sparse.csr_matrix(a), w, 3, method="exact")
+    assert res.selected.tolist()[0] == 0
+    assert res.running_total.tolist() == pytest.approx(np.cumsum(res.marginal_gain))
+    assert res.running_total[-1] == pytest.approx(21.0)
+
+
+def test_mclp_stops_when_nothing_more_to_cover():
+    w = np.array([4.0, 6.0])
+    a = np.array([[1, 1, 0], [0, 0, 0]], dtype=bool)
+    res = solve_mclp(sparse.csr_matrix(a), w, 3, method="exact")
+    assert len(res.selected) == 1
+    assert res.objective == 4.0
+    assert res.status == "optimal"
+    assert res.uncoverable.tolist() == [1]
+    assert res.uncoverable_pop == 6.0
+
+
+@pytest.mark.parametrize("method", ["exact", "greedy"])
+def test_existing_points_kept_and_never_listed(method):
+    rng = np.random.default_rng(7)
+    dxy = rng.uniform(0, 8000, (60, 2))
+    pop = rng.integers(1, 300, 60).astype(float)
+    exy = rng.uniform(0, 8000, (3, 2))
+    # candidates 0-2 sit exactly on the existing points: they add nothing
+    sxy = np.vstack([exy, rng.uniform(0, 8000, (5, 2))])
+    res = plan_new_sites(dxy, pop, exy, sxy, radius_m=2000.0, add=3, method=method)
+    covered = covered_by(dxy, exy, 2000.0)
+    a = _dense(build_coverage_matrix(dxy, sxy, 2000.0))
+    assert not set(res.selected.tolist()) & {0, 1, 2}
+    assert res.stats["pop_existing_covered"] == pytest.approx(pop[covered].sum())
+    _assert_valid(res, a, pop, 3, covered)
+    best = brute_mclp(a, pop, 3, covered)
+    assert res.objective <= best + 1e-9
+    if method == "exact":
+        assert res.objective == pytest.approx(best)
+    # demand already covered contributes nothing even when a new site reaches it
+    gains_if_counted = brute_mclp(a, pop, 3)
+    assert gains_if_counted >= best
+
+
+def test_plan_new_sites_needs_exactly_one_mode():
+    z = np.zeros((1, 2))
+    with pytest.raises(InputError):
+        plan_new_sites(z, np.ones(1), z, z, radius_m=1.0)
+    with pytest.raises(InputError):
+        plan_new_sites(z, np.ones(1), z, z, radius_m=1.0, add=1, target="all")
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 100_000), p=st.integers(0, 5))
+def test_objective_non_decreasing_in_p(seed, p):
+    dxy, sxy, pop = random_instance(seed, n_demand=40, n_sites=10)
+    exy = dxy[:1]
+    a = plan_new_sites(dxy, pop, exy, sxy, radius_m=2000.0, add=p, method="exact")
+    b = plan_new_sites(dxy, pop, exy, sxy, radius_m=2000.0, add=p + 1, method="exact")
+    assert b.objective >= a.objective - 1e-9
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 100_000), r=st.floats(500.0, 4000.0), dr=st.floats(0, 2000))
+def test_total_coverage_non_decreasing_in_radius(seed, r, dr):
+    dxy, sxy, pop = random_instance(seed, n_demand=40, n_sites=10)
+    exy = dxy[:2]
+    a = plan_new_sites(dxy, pop, exy, sxy, radius_m=r, add=2, method="exact")
+    b = plan_new_sites(dxy, pop, exy, sxy, radius_m=r + dr, add=2, method="exact")
+    total_a = a.objective + a.stats["pop_existing_covered"]
+    total_b = b.objective + b.stats["pop_existing_covered"]
+    assert total_b >= total_a - 1e-6
+    # without existing points the newly covered population itself grows
+    e = np.zeros((0, 2))
+    a0 = plan_new_sites(dxy, pop, e, sxy, radius_m=r, add=2, method="exact")
+    b0 = plan_new_sites(dxy, pop, e, sxy, radius_m=r + dr, add=2, method="exact")
+    assert b0.objective >= a0.objective - 1e-6
+
+
+def test_merging_identical_rows_keeps_the_optimum():
+    # many demand rows with identical coverage sets and duplicate candidates
+    rng = np.random.default_rng(3)
+    base = rng.random((6, 7)) < 0.4
+    a = np.repeat(base, 5, axis=0)
+    a = np.hstack([a, a[:, :2]])  # duplicated columns 7, 8
+    w = rng.integers(0, 50, len(a)).astype(float)
+    res = solve_mclp(sparse.csr_matrix(a), w, 3, method="exact")
+    assert res.stats["n_rows_merged"] <= 6
+    assert res.objective == pytest.approx(brute_mclp(a, w, 3))
+    _assert_valid(res, a, w, 3)
+
+
+# ----------------------------------------------------------------- LSCP
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("method", ["exact", "greedy"])
+def test_lscp_matches_enumeration(seed, method):
+    dxy, sxy, pop = random_instance(seed, n_demand=25, n_sites=8)
+    cover = build_coverage_matrix(dxy, sxy, 3000.0)
+    a = _dense(cover)
+    reach = a.any(axis=1) & (pop > 0)
+    best = brute_lscp(a, np.where(reach, 1.0, 0.0), float(reach.sum()))
+    res = solve_lscp(cover, weights=pop, method=method)
+    sel = res.selected.tolist()
+    assert a[:, sel].any(axis=1)[reach].all()  # every reachable populated row covered
+    assert res.objective == len(sel)
+    assert res.bound <= best
+    if method == "exact":
+        assert len(sel) == best
+    assert len(sel) >= best
+    if len(sel) > best:
+        assert res.status not in {"optimal"}
+    unreachable = np.flatnonzero(~a.any(axis=1) & (pop > 0))
+    assert res.uncoverable.tolist() == unreachable.tolist()
+    if len(unreachable):
+        assert res.status == "infeasible"
+        assert "infeasible" in res.detail
+    elif method == "exact":
+        assert res.status == "optimal"
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("share", [0.5, 0.8])
+def test_lscp_share_target_matches_enumeration(seed, share):
+    dxy, sxy, pop = random_instance(seed, n_demand=25, n_sites=8)
+    exy = dxy[:1]
+    cover = build_coverage_matrix(dxy, sxy, 3000.0)
+    covered = covered_by(dxy, exy, 3000.0)
+    a = _dense(cover)
+    w_open = np.where(covered, 0.0, pop)
+    need = share * pop.sum() - pop[covered].sum()
+    best = brute_lscp(a, w_open, need)
+    res = solve_lscp(
+        cover, weights=pop, covered=covered, min_share=share, method="exact"
+    )
+    if best is None:
+        assert res.status == "infeasible"
+    else:
+        assert res.status == "optimal"
+        assert res.objective == best
+        assert _value(a, w_open, tuple(res.selected.tolist())) >= need - 1e-6
+
+
+def test_infeasible_target_names_unreachable_demand():
+    dxy = np.array([[0.0, 0.0], [100.0, 0.0], [50_000.0, 0.0], [0.0, 300.0]])
+    pop = np.array([10.0, 20.0, 30.0, 0.0])
+    sxy = np.array([[50.0, 0.0], [10.0, 10.0]])
+    for rule in ["all", "99%"]:
+        res = plan_new_sites(
+            dxy, pop, np.zeros((0, 2)), sxy, radius_m=500.0, target=rule, method="exact"
+        )
+        assert res.status == "infeasible"
+        assert res.uncoverable.tolist() == [2]
+        assert res.uncoverable_pop == 30.0
+        assert res.objective == 1  # one site still covers all the reachable demand
+        assert res.newly_covered_pop == 30.0
+
+
+def test_share_target_already_met_needs_no_site():
+    dxy = np.array([[0.0, 0.0], [9000.0, 0.0]])
+    pop = np.array([90.0, 10.0])
+    res = plan_new_sites(
+        dxy, pop, dxy[:1], dxy[1:], radius_m=100.0, target="90%", method="exact"
+    )
+    assert res.objective == 0 and len(res.selected) == 0 and res.status == "optimal"
+
+
+# ----------------------------------------------------------------- commune rule
+
+
+def test_commune_rule_one_point_per_commune_without_one():
+    cand_commune = np.array([0, 1, 1, 2, -1, 1])
+    exist_commune = np.array([0, -1])
+    cover = sparse.csr_matrix(
+        np.array(
+            [
+                [0, 1, 0, 0, 0, 0],
+                [0, 0, 0, 0, 0, 1],
+                [0, 0, 0, 0, 0, 1],
+                [0, 0, 0, 1, 0, 0],
+            ],
+            dtype=bool,
+        )
+    )
+    pop = np.array([5.0, 6.0, 7.0, 1.0])
+    res = solve_commune_rule(cand_commune, exist_commune, 4, cover=cover, weights=pop)
+    assert sorted(res.selected.tolist()) == [3, 5]  # commune 1 gets its best site
+    assert res.selected.tolist()[0] == 5
+    assert res.uncoverable.tolist() == [3]  # commune 3 has no candidate
+    assert res.status == "infeasible"
+    assert res.objective == 2
+
+
+def test_commune_rule_through_plan_new_sites():
+    sxy = np.array([[0.0, 0.0], [5000.0, 0.0]])
+    res = plan_new_sites(
+        sxy,
+        np.array([1.0, 1.0]),
+        np.zeros((0, 2)),
+        sxy,
+        radius_m=100.0,
+        target="communes",
+        candidate_commune=np.array([0, 1]),
+        existing_commune=np.zeros(0, int),
+        n_communes=2,
+    )
+    assert sorted(res.selected.tolist()) == [0, 1] and res.status == "optimal"
+
+
+# ----------------------------------------------------------------- targets
+
+
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [
+        ("all", PlanTarget("all", 1.0)),
+        ("95%", PlanTarget("share", 0.95)),
+        ("share:0.9", PlanTarget("share", 0.9)),
+        ("share:90", PlanTarget("share", 0.9)),
+        ("communes", PlanTarget("communes", 1.0)),
+    ],
+)
+def test_parse_target(rule, expected):
+    got = parse_target(rule)
+    assert got.kind == expected.kind
+    assert math.isclose(got.min_share, expected.min_share)
+
+
+@pytest.mark.parametrize("rule", ["most", "0%", "150%", ""])
+def test_parse_target_rejects(rule):
+    with pytest.raises(InputError):
+        parse_target(rule)
+
+
+# ----------------------------------------------------------------- bench instance
+
+
+@pytest.fixture(scope="module")
+def small_instance(tmp_path_factory):
+    if not MAKE_INSTANCE.is_file():
+        pytest.skip("the shared instance generator is not available")
+    out = tmp_path_factory.mktemp("inst") / "small"
+    subprocess.run(
+        [sys.executable, str(MAKE_INSTANCE), "--size", "small", "--out", str(out)],
+        check=True,
+        capture_output=True,
+    )
+    return load_instance(out)
+
+
+def test_small_instance_exact_vs_greedy(small_instance):
+    inst = small_instance
+    assert inst.demand_xy.shape == (inst.meta["n_demand"], 2)
+    assert len(inst.candidate_xy) == inst.meta["n_candidates"]
+    kw = {"radius_m": inst.radius_m, "add": inst.p}
+    args = (inst.demand_xy, inst.demand_pop, inst.existing_xy, inst.candidate_xy)
+    exact = plan_new_sites(*args, method="exact", **kw)
+    greedy = plan_new_sites(*args, method="greedy", **kw)
+    assert exact.status == "optimal"
+    assert len(exact.selected) == inst.p
+    assert greedy.objective <= exact.objective + 1e-6
+    assert greedy.bound >= exact.objective * (1 - 1e-4)
+    if greedy.objective < exact.objective * (1 - 1e-4):
+        assert greedy.status != "optimal"
+    a = _dense(build_coverage_matrix(inst.demand_xy, inst.candidate_xy, inst.radius_m))
+    covered = covered_by(inst.demand_xy, inst.existing_xy, inst.radius_m)
+    _assert_valid(exact, a, inst.demand_pop, inst.p, covered)
+
+
+def test_load_instance_reports_missing_files(tmp_path):
+    with pytest.raises(InputError):
+        load_instance(tmp_path)

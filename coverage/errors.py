@@ -65,9 +65,9 @@ class OutputError(CoverageError, OSError):
 
 
 class OutputExistsError(OutputError):
-    """Outputs exist already and ``--overwrite`` was not given."""
+    """Outputs exist already and ``--overwrite`` was not given (a usage error)."""
 
-    exit_code = 1
+    exit_code = 2
 
 
 class SolverError(CoverageError, RuntimeError):

@@ -122,29 +122,15 @@ POINT_ALIASES: dict[str, tuple[str, ...]] = {
     "lon": ("lon", "lng", "long", "longitude", "kinh_do", "kinhdo", "x"),
 }
 
-_KIND_WORDS: dict[str, str] = {
-    "post_office": "post_office",
-    "post office": "post_office",
-    "buu cuc": "post_office",
-    "bc": "post_office",
-    "culture_post": "culture_post",
-    "culture post": "culture_post",
-    "bdvhx": "culture_post",
-    "diem buu dien van hoa xa": "culture_post",
-    "diem buu dien - van hoa xa": "culture_post",
-    "buu dien van hoa xa": "culture_post",
-    "agent": "agent",
-    "dai ly": "agent",
-    "dai ly buu dien": "agent",
-    "letter_box": "letter_box",
-    "letter box": "letter_box",
-    "thung thu": "letter_box",
-    "thung thu cong cong": "letter_box",
-    "delivery": "delivery",
-    "buu cuc phat": "delivery",
-    "other": "other",
-    "khac": "other",
-}
+# Ordered: the first pattern that matches the folded text decides the kind.
+_KIND_PATTERNS: tuple[tuple[str, str], ...] = (
+    (r"\bculture\b|\bvhx\b|\bbd ?vhx\b|van hoa", "culture_post"),
+    (r"letter|\bbox\b|thung thu|hop thu", "letter_box"),
+    (r"agent|dai ly", "agent"),
+    (r"deliver|phat", "delivery"),
+    (r"post|buu cuc|buu dien|\bbc\b|\bbd\b", "post_office"),
+    (r"other|khac", "other"),
+)
 
 _TRUE = {"1", "true", "yes", "y", "x", "co", "t", "staffed", "có"}
 _FALSE = {"0", "false", "no", "n", "khong", "f", "", "không", "nan", "none"}
@@ -376,6 +362,8 @@ def read_table(path: str | Path) -> tuple[pd.DataFrame, list[str]]:
         msg = f"{path}: the file is empty; export the table again"
         raise InputError(msg)
     text, encoding = _decode(raw, source=str(path))
+    # Windows-1258 and some GIS exports store tone marks as combining characters.
+    text = unicodedata.normalize("NFC", text)
     sample = text[:20000]
     try:
         dialect = csv.Sniffer().sniff(sample.split("\n", 1)[0], delimiters=",;\t|")
@@ -468,7 +456,11 @@ def read_communes(
     out["commune_code"] = codes.astype(str)
     if "commune_name" in mapping:
         out["commune_name"] = (
-            gdf[mapping["commune_name"]].astype("string").fillna("").str.strip()
+            gdf[mapping["commune_name"]]
+            .astype("string")
+            .fillna("")
+            .str.strip()
+            .str.normalize("NFC")
         ).astype(str)
     else:
         out["commune_name"] = out["commune_code"]
@@ -476,7 +468,12 @@ def read_communes(
     for level in ("district_name", "province_name"):
         if level in mapping:
             out[level] = (
-                gdf[mapping[level]].astype("string").fillna("").str.strip().astype(str)
+                gdf[mapping[level]]
+                .astype("string")
+                .fillna("")
+                .str.strip()
+                .str.normalize("NFC")
+                .astype(str)
             )
     blank = codes.isna() | (codes == "")
     for i in feature[blank.to_numpy()]:
@@ -638,11 +635,12 @@ _TYPE_NAMES = {
 
 def _kind_of(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
     folded = (
-        values.astype("string")
-        .fillna("")
-        .map(lambda s: normalise_key(s).replace("_", " "))
-    )
-    kinds = folded.map(_KIND_WORDS)
+        values.astype("string").fillna("").map(normalise_key).astype("string")
+    ).str.replace("_", " ")
+    kinds = pd.Series(pd.NA, index=values.index, dtype="string")
+    for pattern, kind in _KIND_PATTERNS:
+        hit = folded.str.contains(pattern, regex=True).fillna(False) & kinds.isna()
+        kinds[hit] = kind
     bad = (kinds.isna() & (folded != "")).to_numpy()
     return kinds.fillna("other").astype(str), bad
 

@@ -147,9 +147,9 @@ def count_points(
         n_admin_services, n_post_office, ...``.
     """
     counted = points if kinds is None else points[points["kind"].isin(kinds)]
-    codes = pd.Categorical(counted["commune_code"].astype(str), categories=keys)
-    inside = codes.codes >= 0
-    idx = codes.codes[inside]
+    positions = keys.get_indexer(counted["commune_code"].astype(str))
+    inside = positions >= 0
+    idx = positions[inside]
     size = len(keys)
     out = pd.DataFrame(index=keys)
     out["n_points"] = np.bincount(idx, minlength=size)

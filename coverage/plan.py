@@ -655,7 +655,7 @@ def solve_mclp(
         status = _STATUS_OPTIMAL if value >= bound else _STATUS_GREEDY
         if not detail and status == _STATUS_GREEDY:
             detail = f"greedy heuristic; proven gap {gap:.3%}"
-    order, gains = _greedy_order(csc, w, sel)
+    order, gains = _greedy_order(csc, w, _prune(csc, w, sel, value))
     useful = gains > 0
     if not np.all(useful):
         order, gains = order[useful], gains[useful]
@@ -914,16 +914,19 @@ def solve_lscp(
     if not optimal:
         detail = f"proven gap {gap:.3%} ({count:g} sites, lower bound {bound:g})"
     if infeasible:
+        reach = st["pop_already_covered"] + st["pop_open"]
+        best = reach / st["pop_total"] if st["pop_total"] > 0 else 1.0
         what = (
-            "every populated demand row"
+            "not every populated demand row can be covered"
             if min_share >= 1.0
-            else (f"{min_share:.1%} of the population")
+            else f"at most {best:.2%} of the population can be within reach "
+            f"(target {min_share:.2%})"
         )
         detail = (
             f"target infeasible: {len(red.uncoverable)} demand row(s) with population "
             f"{st['pop_uncoverable']:g} are out of reach of every candidate and "
-            f"existing point, so {what} cannot be covered; the selection covers all "
-            f"reachable demand ({status})" + (f"; {detail}" if detail else "")
+            f"existing point, so {what}; the selection covers all reachable demand "
+            f"({status})" + (f"; {detail}" if detail else "")
         )
         status = _STATUS_INFEASIBLE
     order, gains = _greedy_order(csc, w, sel)

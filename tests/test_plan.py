@@ -450,3 +450,52 @@ def test_small_instance_exact_vs_greedy(small_instance):
 def test_load_instance_reports_missing_files(tmp_path):
     with pytest.raises(InputError):
         load_instance(tmp_path)
+
+
+class _FakeMilpResult:
+    def __init__(self, x, status, dual_bound):
+        self.x = x
+        self.status = status
+        self.mip_dual_bound = dual_bound
+        self.message = "time limit reached"
+
+
+def test_time_limit_is_reported_with_an_honest_gap(monkeypatch):
+    import coverage.plan as plan_mod
+
+    w = np.array([5.0, 5.0, 5.0, 5.0, 2.0])
+    a = np.array([[0, 1, 0], [1, 1, 0], [1, 0, 1], [0, 0, 1], [1, 0, 0]], dtype=bool)
+
+    def fake_milp(c, **kwargs):
+        n = len(c)
+        x = np.zeros(n)
+        x[0] = 1.0  # a poor incumbent: the central site alone
+        return _FakeMilpResult(x, 1, -25.0)
+
+    monkeypatch.setattr(plan_mod, "milp", fake_milp)
+    res = solve_mclp(sparse.csr_matrix(a), w, 2, method="exact", time_limit_s=1.0)
+    assert res.status == "feasible (time limit)"
+    assert res.method == "exact"
+    # the greedy incumbent (17) beats the MILP's (12) and is returned
+    assert res.objective == 17.0
+    assert res.bound >= 20.0
+    assert res.gap == pytest.approx((res.bound - 17.0) / res.bound)
+    assert res.gap > 0
+    assert "time limit" in res.detail
+
+
+def test_milp_without_incumbent_falls_back_to_greedy(monkeypatch):
+    import coverage.plan as plan_mod
+
+    monkeypatch.setattr(
+        plan_mod, "milp", lambda c, **kw: _FakeMilpResult(None, 1, None)
+    )
+    dxy, sxy, pop = random_instance(11)
+    cover = build_coverage_matrix(dxy, sxy, 2500.0)
+    res = solve_mclp(cover, pop, 3, method="exact")
+    best = brute_mclp(_dense(cover), pop, 3)
+    assert 0 < res.objective <= best
+    assert res.bound >= best - 1e-6
+    assert res.status in {"optimal", "feasible (time limit)"}
+    if res.objective < best:
+        assert res.status != "optimal"

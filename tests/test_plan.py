@@ -499,3 +499,172 @@ def test_milp_without_incumbent_falls_back_to_greedy(monkeypatch):
     assert res.status in {"optimal", "feasible (time limit)"}
     if res.objective < best:
         assert res.status != "optimal"
+
+
+# ----------------------------------------------------------------- layer adapter
+
+
+@pytest.fixture
+def layers(monkeypatch):
+    import geopandas as gpd
+    import shapely
+
+    import coverage.plan as plan_mod
+    from coverage.geo import metric_crs
+
+    step = 0.05
+    boxes, codes = [], []
+    for i in range(3):
+        for j in range(2):
+            x0, y0 = 105.3 + i * step, 20.8 + j * step
+            boxes.append(shapely.box(x0, y0, x0 + step, y0 + step))
+            codes.append(f"C{i}{j}")
+    communes = gpd.GeoDataFrame(
+        {
+            "commune_code": codes,
+            "commune_name": [f"Xã {c}" for c in codes],
+            "population": np.full(6, 1000, dtype=np.int64),
+        },
+        geometry=boxes,
+        crs="EPSG:4326",
+    )
+    points = gpd.GeoDataFrame(
+        {"point_id": ["p1", "p2"]},
+        geometry=[boxes[0].centroid, boxes[1].centroid],
+        crs="EPSG:4326",
+    )
+    crs = metric_crs(communes)
+    minx, miny, maxx, maxy = communes.to_crs(crs).total_bounds
+    gx, gy = np.meshgrid(
+        np.arange(minx + 250, maxx, 500), np.arange(miny + 250, maxy, 500)
+    )
+    xy = np.column_stack([gx.ravel(), gy.ravel()])
+    pop = np.random.default_rng(1).integers(0, 40, len(xy)).astype(float)
+    calls = []
+
+    def fake_grid(communes_arg, cell_m, crs_arg):
+        calls.append(cell_m)
+        assert crs_arg == crs
+        return xy, pop
+
+    monkeypatch.setattr(plan_mod, "_population_grid", fake_grid)
+    return communes, points, xy, pop, crs
+
+
+def test_plan_from_layers_add(layers):
+    from coverage.plan import PROPOSED_COLUMNS, plan_from_layers
+
+    communes, points, xy, pop, crs = layers
+    res, proposed = plan_from_layers(
+        communes, points, radius_km=2.0, add=3, cell_m=500.0, method="exact"
+    )
+    assert str(proposed.crs) == "EPSG:4326"
+    assert list(proposed.columns[: len(PROPOSED_COLUMNS)]) == PROPOSED_COLUMNS
+    assert proposed["rank"].tolist() == [1, 2, 3]
+    assert (
+        proposed["running_total_pop"].tolist()
+        == np.cumsum(proposed["newly_covered_pop"]).tolist()
+    )
+    np.testing.assert_allclose(proposed["lat"], proposed.geometry.y)
+    np.testing.assert_allclose(proposed["lon"], proposed.geometry.x)
+    assert set(proposed["commune_code"]) <= set(communes["commune_code"])
+    # same optimum as the array core on the same cells (candidates = populated cells)
+    cand = xy[pop > 0]
+    direct = plan_new_sites(
+        xy,
+        pop,
+        points.to_crs(crs).get_coordinates().to_numpy(),
+        cand,
+        radius_m=2000.0,
+        add=3,
+        method="exact",
+    )
+    assert res.objective == pytest.approx(direct.objective)
+    # the proposals are where the chosen candidate cells are
+    back = proposed.to_crs(crs).get_coordinates().to_numpy()
+    np.testing.assert_allclose(back, cand[direct.selected], atol=0.01)
+
+
+def test_plan_from_layers_exclusion_and_communes_rule(layers):
+    import geopandas as gpd
+
+    from coverage.plan import plan_from_layers
+
+    communes, points, *_ = layers
+    excluded = gpd.GeoDataFrame(geometry=[communes.geometry[5]], crs="EPSG:4326")
+    res, proposed = plan_from_layers(
+        communes,
+        points,
+        radius_km=2.0,
+        target="communes",
+        cell_m=500.0,
+        exclusion=excluded,
+    )
+    # C00 and C01 have points; C21 is excluded entirely, so it cannot get one
+    assert sorted(proposed["commune_code"]) == ["C10", "C11", "C20"]
+    assert res.status == "infeasible"
+    assert "C21" in res.detail
+    assert not proposed.geometry.within(excluded.geometry[0]).any()
+
+
+@pytest.mark.parametrize("source", ["centres", "file"])
+def test_plan_from_layers_candidate_sources(layers, source):
+    import geopandas as gpd
+
+    from coverage.plan import plan_from_layers
+
+    communes, points, *_ = layers
+    cands = None
+    if source == "file":
+        cands = gpd.GeoDataFrame(
+            geometry=communes.geometry.representative_point().to_numpy()[2:],
+            crs="EPSG:4326",
+        )
+    res, proposed = plan_from_layers(
+        communes,
+        points,
+        cands,
+        radius_km=2.0,
+        add=2,
+        candidate_source=source,
+        cell_m=500.0,
+    )
+    assert len(proposed) == 2
+    assert set(proposed["commune_code"]) <= {"C10", "C11", "C20", "C21"}
+    assert res.objective == pytest.approx(proposed["newly_covered_pop"].sum(), abs=1)
+    with pytest.raises(InputError):
+        plan_from_layers(communes, points, radius_km=2.0, add=1, candidate_source="x")
+
+
+def test_before_after(layers):
+    from coverage.plan import before_after, plan_from_layers
+
+    communes, points, *_ = layers
+    _, proposed = plan_from_layers(communes, points, radius_km=2.0, add=3, cell_m=500.0)
+    table, overall = before_after(
+        communes, points, proposed, radius_km=2.0, cell_m=500.0
+    )
+    added = proposed["commune_code"].value_counts()
+    expected = table["n_points_before"] + table["commune_code"].map(added).fillna(0)
+    assert table["n_points_after"].tolist() == expected.astype(int).tolist()
+    assert overall["n_points_after"] == overall["n_points_before"] + 3
+    assert overall["share_within_after"] > overall["share_within_before"]
+    assert overall["radius_km_after"] < overall["radius_km_before"]
+    ok = table["n_points_before"] > 0
+    assert (table.loc[ok, "radius_km_after"] <= table.loc[ok, "radius_km_before"]).all()
+    assert table["radius_km_before"].isna().sum() == 4  # communes without a point
+
+
+def test_thin_cells_keeps_most_populated_per_block():
+    from coverage.plan import _thin_cells
+
+    rng = np.random.default_rng(0)
+    gx, gy = np.meshgrid(np.arange(100) * 250.0, np.arange(100) * 250.0)
+    xy = np.column_stack([gx.ravel(), gy.ravel()])
+    pop = rng.integers(0, 5, len(xy)).astype(float)
+    kept = _thin_cells(xy, pop, 500, 250.0)
+    assert 0 < len(kept) <= 500
+    assert (pop[kept] > 0).all()
+    assert len(np.unique(kept)) == len(kept)
+    small = _thin_cells(xy[:50], pop[:50], 500, 250.0)
+    assert small.tolist() == np.flatnonzero(pop[:50] > 0).tolist()

@@ -42,6 +42,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AUTO_EXACT_MAX_NNZ",
+    "DOMINANCE_MAX_WORK",
+    "LP_BOUND_MAX_NNZ",
     "BenchInstance",
     "PlanResult",
     "PlanTarget",
@@ -62,6 +64,8 @@ Method = Literal["auto", "exact", "greedy"]
 #: ``method="auto"`` solves exactly when the reduced coverage matrix has at most
 #: this many non-zeros (and falls back to the greedy beyond it).
 AUTO_EXACT_MAX_NNZ = 3_000_000
+#: Dominated candidates are searched when the overlap product costs at most this.
+DOMINANCE_MAX_WORK = 50_000_000
 #: The greedy's LP-relaxation bound is computed when the reduced matrix is this small.
 LP_BOUND_MAX_NNZ = 1_000_000
 
@@ -315,7 +319,7 @@ def _merge_identical_rows(
     _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
     inverse = inverse.ravel()
     rep = first[inverse]
-    diff = cover - cover[rep]
+    diff = cover.astype(np.int8) - cover[rep].astype(np.int8)
     if diff.count_nonzero():
         bad = np.unique(diff.tocoo().row)
         group = inverse.copy()
@@ -371,7 +375,9 @@ def _reduce(
     sub = cover[rows]
     merged, mw, count = _merge_identical_rows(sub, w[rows])
     cols = np.flatnonzero(np.diff(merged.tocsc().indptr) > 0)
-    if drop_dominated and len(cols):
+    row_deg = np.diff(merged.indptr).astype(float)
+    # the pairwise overlap product costs sum(deg^2); skip it when that is huge
+    if drop_dominated and len(cols) and float(row_deg @ row_deg) <= DOMINANCE_MAX_WORK:
         cols = cols[_drop_dominated_columns(merged[:, cols])]
     reduced = merged[:, cols].tocsr()
     stats = {
@@ -410,24 +416,13 @@ def _greedy_order(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Order ``sel`` greedily by marginal gain; return (order, gains)."""
     sel = np.asarray(sel, dtype=np.int64)
-    hit = np.zeros(csc.shape[0], bool)
-    left = list(sel)
-    order, gains = [], []
-    while left:
-        g = [
-            float(
-                w[csc.indices[csc.indptr[j] : csc.indptr[j + 1]]][
-                    ~hit[csc.indices[csc.indptr[j] : csc.indptr[j + 1]]]
-                ].sum()
-            )
-            for j in left
-        ]
-        k = int(np.argmax(g))
-        j = left.pop(k)
-        order.append(j)
-        gains.append(g[k])
-        hit[csc.indices[csc.indptr[j] : csc.indptr[j + 1]]] = True
-    return np.asarray(order, dtype=np.int64), np.asarray(gains, dtype=float)
+    if len(sel) == 0:
+        return sel, np.zeros(0)
+    g = _lazy_greedy(csc[:, sel].tocsc(), w, 0, max_steps=len(sel))
+    rest = np.setdiff1d(np.arange(len(sel)), g.selected)
+    order = np.concatenate([g.selected, rest]).astype(np.int64)
+    gains = np.concatenate([g.gains, np.zeros(len(rest))])
+    return sel[order], gains
 
 
 def _top_sum(values: np.ndarray, p: int) -> float:
@@ -1117,7 +1112,15 @@ def plan_new_sites(
         raise InputError(msg)
     t0 = time.perf_counter()
     covered = covered_by(dxy, existing_xy_m, radius_m)
-    cover = build_coverage_matrix(dxy, candidate_xy_m, radius_m)
+    # only open demand needs its candidate sets: the rest stays as empty rows
+    live = (pop > 0) & ~covered
+    sub = build_coverage_matrix(dxy[live], candidate_xy_m, radius_m)
+    counts = np.zeros(len(dxy), dtype=np.int64)
+    counts[live] = np.diff(sub.indptr)
+    indptr = np.concatenate([[0], np.cumsum(counts)])
+    cover = sparse.csr_matrix(
+        (sub.data, sub.indices, indptr), shape=(len(dxy), sub.shape[1])
+    )
     build_s = time.perf_counter() - t0
     if add is not None:
         result = solve_mclp(

@@ -9,13 +9,14 @@ every run with the same library versions.
 Method
 ------
 1. An irregular province outline (a star-shaped polygon with random harmonics).
-2. 151 commune seeds: a city ward cluster and 10 district towns placed by hand,
-   the rest by weighted farthest-point sampling, dense along a few river valleys
-   and sparse in the uplands.
+2. 151 commune seeds: a city ward cluster (with a ring of suburban communes) and
+   10 district towns placed by hand, the rest by weighted farthest-point
+   sampling, dense along a few river valleys and sparse in the uplands.
 3. Voronoi cells of the seeds clipped to the outline, noded into a single set of
-   edges, densified and bent by a smooth random displacement field, scaled to the
-   target area, projected to lon/lat, snapped to a 1e-5 degree grid and
-   polygonised again, so that communes tile the province without gaps or overlaps.
+   edges; each inner edge bent by a random curve that keeps its ends, all edges
+   by a smooth random displacement field; scaled to the target area, projected
+   to lon/lat, snapped to a 1e-5 degree grid and polygonised again, so that
+   communes tile the province without gaps or overlaps.
 4. Districts: each commune goes to the nearest of 10 district centres.
 5. Population from a density field (uplands, valleys, towns, city) times area.
 6. Service points per commune by its class (ward, town, commune), placed inside
@@ -104,9 +105,7 @@ _VALLEYS_KM = (
     ((-12.0, -22.0), (1.0, -25.0), (20.0, -27.0), (30.0, -18.0)),
 )
 
-_COMMUNE_NAMES = tuple(
-    dict.fromkeys(
-        """
+_COMMUNE_NAMES_TEXT = """
 Tân Lập, Tân Minh, Tân Mỹ, Tân Pheo, Tân Thành, Tân Vinh, Tân Dân, Hợp Thành,
 Hợp Hòa, Hợp Kim, Hợp Tiến, Hợp Thịnh, Hợp Phong, Hòa Sơn, Thanh Hối, Thanh Lương,
 Thanh Nông, Thanh Cao, Thanh Sơn, Yên Mông, Yên Trị, Yên Lạc, Yên Nghiệp, Yên Phú,
@@ -129,8 +128,9 @@ Noong Luông, Cun Pheo, Piềng Vế, Giáp Đắt, Hiền Lương, Nánh Nghê,
 Độc Lập, Quang Tiến, Mông Hóa, Dân Hạ, Dân Hòa, Sủ Ngòi, Trung Minh, Hòa Bình,
 Quỳnh Lâm, Thống Nhất, Hạnh Phúc, Ngọc Mỹ, Phúc Sạn, Tân Sơn, Đồng Bảng,
 Chiềng Sơn, Bản Lác, Tân Mai, Đoàn Lập
-""".replace("\n", " ").split(", ")
-    )
+"""
+_COMMUNE_NAMES = tuple(
+    dict.fromkeys(name.strip() for name in _COMMUNE_NAMES_TEXT.split(","))
 )
 
 
@@ -148,8 +148,8 @@ class _Commune:
 def _outline(rng: np.random.Generator) -> Polygon:
     """Return a star-shaped irregular outline (metres), longer NW-SE."""
     theta = np.linspace(0.0, 2.0 * np.pi, 720, endpoint=False)
-    k = np.arange(2, 40)
-    amplitude = 0.09 / k**1.1 * rng.uniform(0.4, 1.0, k.size)
+    k = np.arange(2, 60)
+    amplitude = 0.13 / k**0.95 * rng.uniform(0.3, 1.0, k.size)
     phase = rng.uniform(0.0, 2.0 * np.pi, k.size)
     wiggle = (amplitude[:, None] * np.cos(k[:, None] * theta + phase[:, None])).sum(0)
     radius = 1.0 + 0.13 * np.cos(2.0 * (theta + np.pi / 4.0)) + wiggle
@@ -213,6 +213,13 @@ def _seeds(
         fixed.append(city + r * np.array([np.cos(a), np.sin(a)]))
         classes.append("ward")
         names.append(name)
+    # A ring of suburban communes keeps the outer wards small.
+    n_suburbs = 7
+    angle = rng.uniform(0.0, 2.0 * np.pi) + np.arange(n_suburbs) * 2 * np.pi / n_suburbs
+    for a, r in zip(angle, rng.uniform(4_800.0, 5_600.0, n_suburbs), strict=True):
+        fixed.append(city + r * np.array([np.cos(a), np.sin(a)]))
+        classes.append("commune")
+        names.append(None)
     towns = []
     for _, district_towns, _ in _DISTRICTS[1:]:
         for name, place in district_towns:
@@ -255,6 +262,31 @@ def _seeds(
     return seeds, np.array(classes), names
 
 
+def _wiggle(
+    rng: np.random.Generator, edges: shapely.Geometry, outline: Polygon
+) -> shapely.Geometry:
+    """Bend every inner edge sideways, keeping its ends and their directions."""
+    parts = shapely.get_parts(edges)
+    on_outline = shapely.covered_by(parts, outline.boundary.buffer(1.0))
+    order = np.arange(1, 6)
+    bent = []
+    for line, fixed in zip(parts, on_outline, strict=True):
+        xy = shapely.get_coordinates(shapely.segmentize(line, 200.0))
+        chord = xy[-1] - xy[0]
+        length = float(np.hypot(*chord))
+        weights = rng.normal(0.0, 0.07 / order**1.2)
+        if not fixed and length > 0.0 and len(xy) > 2:
+            t = np.clip((xy - xy[0]) @ chord / length**2, 0.0, 1.0)
+            # The sin(pi t) envelope keeps the edge tangent at both ends, so
+            # edges meeting at a node do not cross.
+            shape = np.sin(np.pi * t) * (np.sin(np.pi * np.outer(t, order)) @ weights)
+            normal = np.array([-chord[1], chord[0]]) / length
+            inner = slice(1, len(xy) - 1)
+            xy[inner] += (length * shape[inner])[:, None] * normal
+        bent.append(shapely.LineString(xy))
+    return shapely.union_all(np.array(bent), grid_size=0.01)
+
+
 def _tiling(
     rng: np.random.Generator, outline: Polygon, seeds: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -266,7 +298,7 @@ def _tiling(
     )
     clipped = shapely.intersection(cells, outline)
     edges = shapely.union_all(shapely.boundary(clipped), grid_size=0.01)
-    edges = shapely.segmentize(shapely.line_merge(edges), 250.0)
+    edges = _wiggle(rng, shapely.line_merge(edges), outline)
     displace = _displacement(rng)
     edges = shapely.transform(edges, displace)
     seeds_m = displace(seeds)
@@ -322,9 +354,11 @@ def _populations(
     classes: np.ndarray,
 ) -> np.ndarray:
     d_valley = _valley_distance_m(seeds_m)
-    density = 45.0 + 230.0 * np.exp(-0.5 * (d_valley / 2_500.0) ** 2)
-    # Every commune has a village centre of some hundreds of people.
-    expected = (600.0 + density * area_km2) * rng.lognormal(0.0, 0.3, area_km2.size)
+    valley = 230.0 * np.exp(-0.5 * (d_valley / 2_500.0) ** 2)
+    # A village centre of some hundreds of people, upland density over the whole
+    # commune and the valley density over its farmland only (at most 25 km²).
+    expected = 600.0 + 45.0 * area_km2 + valley * np.minimum(area_km2, 25.0)
+    expected *= rng.lognormal(0.0, 0.3, area_km2.size)
     # Towns and wards hold a set number of people whatever their area.
     urban = {"town": 8_000.0, "ward": 14_000.0}
     for cls, typical in urban.items():

@@ -188,6 +188,15 @@ def test_encoding_bom_and_diacritics(communes, points):
     assert "Thành phố Hòa Bình" in set(communes["ten_huyen"])
     texts = [*communes["ten_xa"], *communes["ten_huyen"], *points["name"]]
     assert all(unicodedata.is_normalized("NFC", text) for text in texts)
+    assert all(text == " ".join(text.split()) for text in texts)
+
+
+def test_names_repeat_across_districts_only(communes):
+    assert not communes.duplicated(["ten_huyen", "ten_xa"]).any()
+    assert communes["ten_xa"].duplicated().any()
+    prefixes = communes["ten_xa"].str.extract(r"^(Phường|Thị trấn|Xã) ")[0]
+    assert prefixes.notna().all()
+    assert set(prefixes) == {"Phường", "Thị trấn", "Xã"}
 
 
 def test_files_are_small():

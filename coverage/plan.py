@@ -1365,16 +1365,21 @@ def plan_from_layers(
     """
     import geopandas as gpd
 
-    from .geo import WGS84, metric_crs
+    from .geo import WGS84, metric_crs, require_crs
 
     if radius_km is None or not radius_km > 0:
         msg = f"radius_km must be positive, got {radius_km}"
         raise InputError(msg)
     crs = metric_crs(communes)
     communes_m = communes.to_crs(crs)
-    points_m = (
-        points.to_crs(crs) if len(points) else points.set_crs(crs, allow_override=True)
-    )
+    for layer, what in (
+        (points, "points"),
+        (candidates, "candidates"),
+        (exclusion, "exclusion"),
+    ):
+        if layer is not None and len(layer):
+            require_crs(layer, what=f"the {what} layer", operation="planning new sites")
+    points_m = points.to_crs(crs) if len(points) else points.iloc[0:0]
     demand_xy, pop = _population_grid(communes, cell_m, crs)
     if candidate_source == "file":
         if candidates is None or len(candidates) == 0:
@@ -1422,6 +1427,7 @@ def plan_from_layers(
     sel = result.selected
     codes = communes_m["commune_code"].astype(str).to_numpy()
     c_idx = cand_commune[sel]
+    newly = np.round(result.marginal_gain).astype(np.int64)
     geo = gpd.GeoSeries(cand_pts[sel], crs=crs).to_crs(WGS84)
     proposed = gpd.GeoDataFrame(
         {
@@ -1429,19 +1435,43 @@ def plan_from_layers(
             "lat": geo.y.to_numpy(),
             "lon": geo.x.to_numpy(),
             "commune_code": np.where(c_idx >= 0, codes[np.clip(c_idx, 0, None)], ""),
-            "newly_covered_pop": np.round(result.marginal_gain).astype(np.int64),
-            "running_total_pop": np.round(result.running_total).astype(np.int64),
+            "newly_covered_pop": newly,
+            "running_total_pop": np.cumsum(newly),
         },
         geometry=geo.to_numpy(),
         crs=WGS84,
     )
+    if "commune_name" in communes_m.columns:
+        names = communes_m["commune_name"].astype(str).to_numpy()
+        proposed.insert(
+            len(PROPOSED_COLUMNS),
+            "commune_name",
+            np.where(c_idx >= 0, names[np.clip(c_idx, 0, None)], ""),
+        )
     if result.problem == "commune" and len(result.uncoverable):
+        result.detail += ": " + _list_some(codes[result.uncoverable].tolist())
+    elif len(result.uncoverable):
+        cells = result.uncoverable
+        where = _containing_index(shapely.points(demand_xy[cells]), polys)
+        by = np.bincount(
+            where[where >= 0], weights=pop[cells][where >= 0], minlength=len(codes)
+        )
+        top = np.argsort(-by)[: int((by > 0).sum())]
+        result.stats["unreachable_pop_by_commune"] = {
+            str(codes[i]): float(by[i]) for i in top
+        }
         result.detail += (
-            ": "
-            + ", ".join(codes[result.uncoverable][:20])
-            + ("" if len(result.uncoverable) <= 20 else ", ...")
+            ("; " if result.detail else "")
+            + "population out of reach of every candidate and existing point, "
+            + "by commune: "
+            + _list_some([f"{codes[i]} ({by[i]:,.0f})" for i in top])
         )
     return result, proposed
+
+
+def _list_some(items: list[str], limit: int = 20) -> str:
+    more = "" if len(items) <= limit else f" and {len(items) - limit} more"
+    return ", ".join(items[:limit]) + more
 
 
 def before_after(

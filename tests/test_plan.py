@@ -668,3 +668,30 @@ def test_thin_cells_keeps_most_populated_per_block():
     assert len(np.unique(kept)) == len(kept)
     small = _thin_cells(xy[:50], pop[:50], 500, 250.0)
     assert small.tolist() == np.flatnonzero(pop[:50] > 0).tolist()
+
+
+def test_plan_from_layers_names_communes_with_unreachable_people(layers):
+    import geopandas as gpd
+
+    from coverage.plan import plan_from_layers
+
+    communes, points, *_ = layers
+    cands = gpd.GeoDataFrame(
+        geometry=[communes.geometry[2].centroid], crs="EPSG:4326"
+    )  # a single candidate in C10
+    res, proposed = plan_from_layers(
+        communes,
+        points,
+        cands,
+        radius_km=1.0,
+        target="all",
+        candidate_source="file",
+        cell_m=500.0,
+    )
+    assert res.status == "infeasible"
+    assert proposed["commune_code"].tolist() == ["C10"]
+    assert proposed["commune_name"].tolist() == ["Xã C10"]
+    by = res.stats["unreachable_pop_by_commune"]
+    assert set(by) >= {"C11", "C20", "C21"}
+    assert sum(by.values()) == pytest.approx(res.uncoverable_pop)
+    assert "C21" in res.detail

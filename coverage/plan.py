@@ -655,9 +655,13 @@ def solve_mclp(
     if not np.all(useful):
         order, gains = order[useful], gains[useful]
     if len(order) < p:
-        detail = (detail + "; " if detail else "") + (
-            f"only {len(order)} new site(s) add coverage; more would cover nobody new"
+        short = (
+            "no candidate reaches anyone not already covered"
+            if len(order) == 0
+            else f"only {len(order)} new site(s) add coverage; more would cover "
+            "nobody new"
         )
+        detail = (detail + "; " if detail else "") + short
     solve_s = time.perf_counter() - t1
     return PlanResult(
         problem="mclp",

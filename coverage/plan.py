@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AUTO_EXACT_MAX_NNZ",
+    "DISTANCE_TOLERANCE_M",
     "DOMINANCE_MAX_WORK",
     "LP_BOUND_MAX_NNZ",
     "BenchInstance",
@@ -64,6 +65,9 @@ Method = Literal["auto", "exact", "greedy"]
 #: ``method="auto"`` solves exactly when the reduced coverage matrix has at most
 #: this many non-zeros (and falls back to the greedy beyond it).
 AUTO_EXACT_MAX_NNZ = 3_000_000
+#: Distances up to the radius plus this count as within it, so that grid points at
+#: exactly the radius do not flip with the round-off of a reprojection.
+DISTANCE_TOLERANCE_M = 1e-3
 #: Dominated candidates are searched when the overlap product costs at most this.
 DOMINANCE_MAX_WORK = 50_000_000
 #: The greedy's LP-relaxation bound is computed when the reduced matrix is this small.
@@ -232,7 +236,8 @@ def build_coverage_matrix(
     site_xy
         ``(m, 2)`` site coordinates in metres (same CRS).
     radius_m
-        Coverage radius in metres; a site covers demand at distance ``<= radius_m``.
+        Coverage radius in metres; a site covers demand at distance ``<= radius_m``
+        (plus :data:`DISTANCE_TOLERANCE_M`).
 
     Returns
     -------
@@ -248,7 +253,7 @@ def build_coverage_matrix(
     if shape[0] == 0 or shape[1] == 0:
         return sparse.csr_matrix(shape, dtype=bool)
     pairs = cKDTree(dxy).sparse_distance_matrix(
-        cKDTree(sxy), float(radius_m), output_type="ndarray"
+        cKDTree(sxy), float(radius_m) + DISTANCE_TOLERANCE_M, output_type="ndarray"
     )
     mat = sparse.csr_matrix(
         (np.ones(len(pairs), dtype=bool), (pairs["i"], pairs["j"])), shape=shape
@@ -270,7 +275,7 @@ def covered_by(
     point_xy
         ``(k, 2)`` point coordinates in metres.
     radius_m
-        Radius in metres (inclusive).
+        Radius in metres (inclusive, plus :data:`DISTANCE_TOLERANCE_M`).
 
     Returns
     -------
@@ -281,8 +286,9 @@ def covered_by(
     pxy = _as_xy(point_xy, "points")
     if len(pxy) == 0 or len(dxy) == 0:
         return np.zeros(len(dxy), dtype=bool)
-    dist, _ = cKDTree(pxy).query(dxy, k=1, distance_upper_bound=float(radius_m))
-    return dist <= radius_m
+    reach = float(radius_m) + DISTANCE_TOLERANCE_M
+    dist, _ = cKDTree(pxy).query(dxy, k=1, distance_upper_bound=reach)
+    return dist <= reach
 
 
 # --------------------------------------------------------------------------- reduction
@@ -1297,14 +1303,32 @@ def _thin_cells(
         factor += 1
 
 
-def _population_grid(
-    communes: gpd.GeoDataFrame, cell_m: float, crs: Any
-) -> tuple[np.ndarray, np.ndarray]:
+def _population_grid(communes: gpd.GeoDataFrame, cell_m: float, crs: Any) -> Any:
     from .access import build_population_grid
 
-    grid = build_population_grid(communes, cell_m=cell_m, crs=crs)
-    xy = np.column_stack([np.asarray(grid.x_m, float), np.asarray(grid.y_m, float)])
-    return xy, np.asarray(grid.pop, dtype=float)
+    return build_population_grid(communes, cell_m=cell_m, crs=crs)
+
+
+def _demand(
+    communes: gpd.GeoDataFrame, cell_m: float, surface: Any | None
+) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray | None]:
+    """Return (metric CRS, demand xy, population, commune row per location or None)."""
+    from .geo import metric_crs
+
+    if surface is None:
+        crs = metric_crs(communes)
+        surface = _population_grid(communes, cell_m, crs)
+    else:
+        crs = surface.crs
+    xy = np.column_stack(
+        [np.asarray(surface.x_m, dtype=float), np.asarray(surface.y_m, dtype=float)]
+    )
+    commune = getattr(surface, "commune", None)
+    if commune is not None:
+        commune = np.asarray(commune, dtype=np.int64)
+        if len(commune) != len(xy):
+            commune = None
+    return crs, xy, np.asarray(surface.pop, dtype=float), commune
 
 
 def _point_xy(gdf: gpd.GeoDataFrame) -> np.ndarray:
@@ -1326,6 +1350,7 @@ def plan_from_layers(
     candidate_source: CandidateSource = "cells",
     exclusion: gpd.GeoDataFrame | None = None,
     max_candidates: int = 3000,
+    surface: Any | None = None,
     time_limit_s: float = 60.0,
     method: Method = "auto",
     mip_rel_gap: float = 1e-4,
@@ -1357,6 +1382,11 @@ def plan_from_layers(
         Polygons where no new site may go.
     max_candidates
         Largest number of generated candidate cells.
+    surface
+        A prebuilt population surface (:class:`coverage.access.PopulationSurface`,
+        e.g. from settlements or a raster) to use as demand; by default a uniform
+        grid of ``cell_m`` is built with :func:`coverage.access.build_population_grid`.
+        Its CRS is the one everything is projected to.
     time_limit_s, method, mip_rel_gap
         Solver options (see :func:`solve_mclp`).
 
@@ -1369,12 +1399,12 @@ def plan_from_layers(
     """
     import geopandas as gpd
 
-    from .geo import WGS84, metric_crs, require_crs
+    from .geo import WGS84, require_crs
 
     if radius_km is None or not radius_km > 0:
         msg = f"radius_km must be positive, got {radius_km}"
         raise InputError(msg)
-    crs = metric_crs(communes)
+    crs, demand_xy, pop, _ = _demand(communes, cell_m, surface)
     communes_m = communes.to_crs(crs)
     for layer, what in (
         (points, "points"),
@@ -1384,7 +1414,6 @@ def plan_from_layers(
         if layer is not None and len(layer):
             require_crs(layer, what=f"the {what} layer", operation="planning new sites")
     points_m = points.to_crs(crs) if len(points) else points.iloc[0:0]
-    demand_xy, pop = _population_grid(communes, cell_m, crs)
     if candidate_source == "file":
         if candidates is None or len(candidates) == 0:
             msg = "candidate_source='file' needs a non-empty candidates layer"
@@ -1485,6 +1514,7 @@ def before_after(
     *,
     radius_km: float,
     cell_m: float = 250.0,
+    surface: Any | None = None,
 ) -> tuple[Any, dict[str, float]]:
     """Per-commune and overall figures before and after adding the proposed points.
 
@@ -1500,6 +1530,8 @@ def before_after(
         The benchmark distance, km.
     cell_m
         Population grid cell size, metres.
+    surface
+        A prebuilt population surface (see :func:`plan_from_layers`).
 
     Returns
     -------
@@ -1512,15 +1544,15 @@ def before_after(
     """
     import pandas as pd
 
-    from .geo import area_km2, metric_crs
+    from .geo import area_km2
     from .metrics import people_per_point, service_radius_km
 
-    crs = metric_crs(communes)
+    crs, demand_xy, pop, cell_commune = _demand(communes, cell_m, surface)
     communes_m = communes.to_crs(crs)
     polys = communes_m.geometry.to_numpy()
     n_c = len(communes_m)
-    demand_xy, pop = _population_grid(communes, cell_m, crs)
-    cell_commune = _containing_index(shapely.points(demand_xy), polys)
+    if cell_commune is None:
+        cell_commune = _containing_index(shapely.points(demand_xy), polys)
     area = area_km2(communes)
     population = communes_m["population"].to_numpy(float)
     radius_m = float(radius_km) * 1000.0

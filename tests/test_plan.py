@@ -7,6 +7,7 @@ import math
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -504,13 +505,9 @@ def test_milp_without_incumbent_falls_back_to_greedy(monkeypatch):
 # ----------------------------------------------------------------- layer adapter
 
 
-@pytest.fixture
-def layers(monkeypatch):
+def _base_layers():
     import geopandas as gpd
     import shapely
-
-    import coverage.plan as plan_mod
-    from coverage.geo import metric_crs
 
     step = 0.05
     boxes, codes = [], []
@@ -523,7 +520,7 @@ def layers(monkeypatch):
         {
             "commune_code": codes,
             "commune_name": [f"Xã {c}" for c in codes],
-            "population": np.full(6, 1000, dtype=np.int64),
+            "population": np.array([1000, 800, 3000, 500, 1200, 0], dtype=np.int64),
         },
         geometry=boxes,
         crs="EPSG:4326",
@@ -533,6 +530,15 @@ def layers(monkeypatch):
         geometry=[boxes[0].centroid, boxes[1].centroid],
         crs="EPSG:4326",
     )
+    return communes, points
+
+
+@pytest.fixture
+def layers(monkeypatch):
+    import coverage.plan as plan_mod
+    from coverage.geo import metric_crs
+
+    communes, points = _base_layers()
     crs = metric_crs(communes)
     minx, miny, maxx, maxy = communes.to_crs(crs).total_bounds
     gx, gy = np.meshgrid(
@@ -540,12 +546,10 @@ def layers(monkeypatch):
     )
     xy = np.column_stack([gx.ravel(), gy.ravel()])
     pop = np.random.default_rng(1).integers(0, 40, len(xy)).astype(float)
-    calls = []
 
     def fake_grid(communes_arg, cell_m, crs_arg):
-        calls.append(cell_m)
         assert crs_arg == crs
-        return xy, pop
+        return SimpleNamespace(x_m=xy[:, 0], y_m=xy[:, 1], pop=pop, crs=crs)
 
     monkeypatch.setattr(plan_mod, "_population_grid", fake_grid)
     return communes, points, xy, pop, crs
@@ -695,3 +699,30 @@ def test_plan_from_layers_names_communes_with_unreachable_people(layers):
     assert set(by) >= {"C11", "C20", "C21"}
     assert sum(by.values()) == pytest.approx(res.uncoverable_pop)
     assert "C21" in res.detail
+
+
+def test_plan_from_layers_with_the_real_population_grid():
+    access = pytest.importorskip("coverage.access")
+    from coverage.plan import before_after, plan_from_layers
+
+    communes, points = _base_layers()
+    res, proposed = plan_from_layers(
+        communes, points, radius_km=2.0, add=4, cell_m=500.0, method="exact"
+    )
+    surface = access.build_population_grid(communes, cell_m=500.0)
+    assert res.status == "optimal"
+    assert 0 < len(proposed) <= 4
+    assert res.objective <= surface.pop.sum() + 1e-6
+    # passing the surface explicitly gives the same plan
+    res2, proposed2 = plan_from_layers(
+        communes, points, radius_km=2.0, add=4, surface=surface, method="exact"
+    )
+    assert res2.objective == pytest.approx(res.objective)
+    assert proposed2["commune_code"].tolist() == proposed["commune_code"].tolist()
+    table, overall = before_after(
+        communes, points, proposed, radius_km=2.0, surface=surface
+    )
+    assert overall["share_within_after"] - overall["share_within_before"] == (
+        pytest.approx(res.objective / surface.pop.sum(), rel=1e-6)
+    )
+    assert table["n_points_after"].sum() == len(points) + len(proposed)

@@ -569,19 +569,23 @@ def _usable(geoms: np.ndarray) -> np.ndarray:
 
 
 def _assign_to_communes(
-    tree: shapely.STRtree, px: np.ndarray, py: np.ndarray
+    polygons: np.ndarray, px: np.ndarray, py: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Return (location index, commune index) for locations inside a commune.
+    """Return (location index, polygon index) for locations inside a polygon.
 
-    A location on the shared edge of two communes goes to the first one.
+    A location on the shared edge of two polygons goes to the first one.
     """
-    pts = shapely.points(px, py)
-    loc, com = tree.query(pts, predicate="intersects")
+    if len(px) == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    # the tree holds the points and the polygons are the (prepared) queries: about
+    # three times faster than querying points against a tree of polygons
+    tree = shapely.STRtree(shapely.points(px, py))
+    com, loc = tree.query(polygons, predicate="covers")
     order = np.lexsort((com, loc))
     loc, com = loc[order], com[order]
     first = np.ones(len(loc), dtype=bool)
     first[1:] = loc[1:] != loc[:-1]
-    return loc[first], com[first]
+    return loc[first].astype(np.int64), com[first].astype(np.int64)
 
 
 def _unplaced_notes(codes: np.ndarray, pop_unplaced: np.ndarray) -> list[str]:
@@ -646,7 +650,7 @@ def build_population_grid(
         ncol = max(1, int(np.ceil((maxx - minx) / cell_m)))
         nrow = max(1, int(np.ceil((maxy - miny) / cell_m)))
         idx_map = np.flatnonzero(populated)
-        tree = shapely.STRtree(geoms[populated])
+        polys = geoms[populated]
         xs = minx + (np.arange(ncol) + 0.5) * cell_m
         rows_per_chunk = max(1, _CHUNK_CELLS // ncol)
         for r0 in range(0, nrow, rows_per_chunk):
@@ -655,7 +659,7 @@ def build_population_grid(
             gx, gy = gx.ravel(), gy.ravel()
             px = xs[gx]
             py = miny + (gy + 0.5) * cell_m
-            loc, com = _assign_to_communes(tree, px, py)
+            loc, com = _assign_to_communes(polys, px, py)
             loc_x.append(px[loc])
             loc_y.append(py[loc])
             loc_c.append(idx_map[com])
@@ -717,8 +721,7 @@ def _surface_from_points(
     notes: list[str] = []
     keep = np.isfinite(px) & np.isfinite(py) & np.isfinite(weight) & (weight > 0)
     px, py, weight = px[keep], py[keep], weight[keep]
-    tree = shapely.STRtree(geoms)
-    loc, com = _assign_to_communes(tree, px, py)
+    loc, com = _assign_to_communes(geoms, px, py)
     outside = len(px) - len(loc)
     if outside:
         notes.append(
@@ -1119,14 +1122,13 @@ def uncovered_zones(
         merged.append(shapely.union_all(shapes[~cells]))
     union = shapely.union_all(merged)
     parts = shapely.get_parts(union)
-    tree = shapely.STRtree(parts)
-    loc, part = _assign_to_communes(tree, surface.x_m[far], surface.y_m[far])
+    loc, part = _assign_to_communes(parts, surface.x_m[far], surface.y_m[far])
     zone = np.full(len(far), -1, dtype=np.int64)
     zone[loc] = part
     if (zone < 0).any():
         # a representative point may sit on an edge after union; nearest part
         lost = np.flatnonzero(zone < 0)
-        zone[lost] = tree.query_nearest(
+        zone[lost] = shapely.STRtree(parts).query_nearest(
             shapely.points(surface.x_m[far][lost], surface.y_m[far][lost]),
             return_distance=False,
         )[1]

@@ -1,0 +1,274 @@
+"""Helpers for the map tests: a synthetic metric layer and a routed headless Chromium.
+
+Not a conftest: the fixtures are imported explicitly by the map test modules.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import Point, box
+
+from coverage.benchmarks import Benchmark
+from coverage.metrics import derive_metrics
+
+ROOT = Path(__file__).resolve().parents[1]
+NODE_MODULES = ROOT / "tests" / "browser" / "node_modules"
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+XSS_NAME = '<img src=x onerror="window.__xss=1">'
+BENCH = Benchmark(name="test-bench", title="test", radius_km=2.0, people_per_point=3000)
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+NAMES = [
+    "Tân Lạc",
+    "Mường Khến",
+    "Phong Phú",
+    "Đồng Lai",
+    "Quyết Chiến",
+    "Ngọc Mỹ",
+    "Gia Mô",
+    "Lỗ Sơn",
+    "Ngổ Luông",
+    "Nhân Mỹ",
+]
+
+
+def grid_layers(
+    nx: int = 6, ny: int = 5, size_deg: float = 0.03
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """A ``nx`` x ``ny`` grid of square communes near Hòa Bình with metrics.
+
+    Commune ``C00`` is named with an XSS payload, ``C01`` has no point, ``C02`` has
+    population 0 (one point), ``C03`` is "Tân Lạc"; the others get 0-4 points.
+    """
+    rng = np.random.default_rng(7)
+    x0, y0 = 105.3, 20.8
+    rows, geoms = [], []
+    for j in range(ny):
+        for i in range(nx):
+            k = j * nx + i
+            name = (
+                XSS_NAME
+                if k == 0
+                else "Tân Lạc"
+                if k == 3
+                else f"Xã {NAMES[k % len(NAMES)]} {k}"
+            )
+            rows.append(
+                {
+                    "commune_code": f"C{k:02d}",
+                    "commune_name": name,
+                    "district_name": "Huyện Tây" if i < nx // 2 else "Huyện Đông",
+                    "province_name": "Tỉnh Mẫu",
+                    "population": 0 if k == 2 else int(rng.integers(2000, 15000)),
+                }
+            )
+            geoms.append(
+                box(
+                    x0 + i * size_deg,
+                    y0 + j * size_deg,
+                    x0 + (i + 1) * size_deg,
+                    y0 + (j + 1) * size_deg,
+                )
+            )
+    communes = gpd.GeoDataFrame(rows, geometry=geoms, crs="EPSG:4326")
+    kinds = ["post_office", "culture_post", "agent", "letter_box", "delivery", "other"]
+    pts = []
+    for k, geom in enumerate(geoms):
+        n = 0 if k == 1 else 1 if k in (0, 2) else int(rng.integers(1, 5))
+        for m in range(n):
+            minx, miny, maxx, maxy = geom.bounds
+            pts.append(
+                {
+                    "point_id": f"P{k:02d}{m}",
+                    "name": f"Điểm {m} {rows[k]['commune_name']}",
+                    "kind": kinds[(k + m) % len(kinds)],
+                    "staffed": bool((k + m) % 2),
+                    "admin_services": bool((k + m) % 3 == 0),
+                    "operator": "VNPost",
+                    "commune_code": rows[k]["commune_code"],
+                    "geometry": Point(
+                        rng.uniform(minx + 0.002, maxx - 0.002),
+                        rng.uniform(miny + 0.002, maxy - 0.002),
+                    ),
+                }
+            )
+    points = gpd.GeoDataFrame(pts, geometry="geometry", crs="EPSG:4326")
+    communes = with_metrics(communes, points)
+    return communes, points
+
+
+def with_metrics(
+    communes: gpd.GeoDataFrame, points: gpd.GeoDataFrame
+) -> gpd.GeoDataFrame:
+    """Add the postal metric columns (through coverage.metrics) to ``communes``."""
+    table = pd.DataFrame(communes.drop(columns="geometry"))
+    metric = communes.to_crs(communes.estimate_utm_crs())
+    table["area_km2"] = metric.geometry.area.to_numpy() / 1e6
+    counts = points.groupby("commune_code").agg(
+        n_points=("point_id", "size"),
+        n_staffed=("staffed", "sum"),
+        n_admin_services=("admin_services", "sum"),
+    )
+    codes = table["commune_code"]
+    for col in counts.columns:
+        table[col] = codes.map(counts[col]).fillna(0).astype(np.int64).to_numpy()
+    table = derive_metrics(table, BENCH)
+    rng = np.random.default_rng(3)
+    table["share_within_2km"] = np.round(rng.uniform(0.5, 1.0, len(table)), 4)
+    return gpd.GeoDataFrame(table, geometry=communes.geometry.values, crs=communes.crs)
+
+
+# --------------------------------------------------------------------------- browser
+
+
+def require_browser() -> None:
+    """Skip (locally) or fail (in CI) when Chromium or the npm assets are missing."""
+    problems = []
+    if not CHROMIUM.exists():
+        problems.append(
+            f"chromium not installed ({CHROMIUM}): apt-get install chromium"
+        )
+    if not (NODE_MODULES / "leaflet" / "dist" / "leaflet.js").is_file():
+        problems.append("browser test assets missing: npm ci --prefix tests/browser")
+    if not problems:
+        return
+    reason = "; ".join(problems)
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"browser tests cannot run in CI: {reason}")
+    pytest.skip(reason)
+
+
+_CDN = re.compile(
+    r"^https://cdn\.jsdelivr\.net/npm/(?P<pkg>(@[^/]+/)?[^@/]+)@(?P<ver>[^/]+)/(?P<path>.+)$"
+)
+_TILE = re.compile(r"^https://([a-z]\.)?tile\.openstreetmap\.org/")
+_TRANSPARENT_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c63000100000500010d0a2db40000000049454e44ae426082"
+)
+
+
+def _installed_version(pkg: str) -> str | None:
+    meta = NODE_MODULES / pkg / "package.json"
+    if not meta.is_file():
+        return None
+    return json.loads(meta.read_text(encoding="utf-8")).get("version")
+
+
+class Router:
+    """Serve CDN files from node_modules, tiles as a blank PNG; abort the rest."""
+
+    def __init__(self, *, tiles: bool = True) -> None:
+        self.tiles = tiles
+        self.served: list[str] = []
+        self.aborted: list[str] = []
+        self.tile_requests = 0
+
+    def __call__(self, route) -> None:
+        url = route.request.url
+        if url.startswith(("file://", "data:", "about:")):
+            route.continue_()
+            return
+        match = _CDN.match(url)
+        if match:
+            pkg, ver, path = match["pkg"], match["ver"], match["path"]
+            file = NODE_MODULES / pkg / path
+            installed = _installed_version(pkg)
+            if installed != ver or not file.is_file():
+                self.aborted.append(f"{url} (installed {pkg}@{installed})")
+                route.abort()
+                return
+            ctype = (
+                "text/css"
+                if path.endswith(".css")
+                else "image/png"
+                if path.endswith(".png")
+                else "application/javascript"
+            )
+            self.served.append(url)
+            route.fulfill(status=200, body=file.read_bytes(), content_type=ctype)
+            return
+        if _TILE.match(url):
+            self.tile_requests += 1
+            if self.tiles:
+                route.fulfill(
+                    status=200, body=_TRANSPARENT_PNG, content_type="image/png"
+                )
+            else:
+                route.abort()
+            return
+        self.aborted.append(url)
+        route.abort()
+
+
+class Browser:
+    """One headless Chromium for a test module."""
+
+    def __init__(self) -> None:
+        from playwright.sync_api import sync_playwright
+
+        self._pw = sync_playwright().start()
+        self.browser = self._pw.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
+
+    def open(
+        self,
+        html_path: Path,
+        *,
+        tiles: bool = True,
+        width: int = 1280,
+        height: int = 860,
+    ):
+        """Open ``html_path``; return (page, router, console errors list)."""
+        page = self.browser.new_page(viewport={"width": width, "height": height})
+        router = Router(tiles=tiles)
+        page.route("**/*", router)
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
+        page.on(
+            "console",
+            lambda msg: (
+                errors.append(f"console.{msg.type}: {msg.text}")
+                if msg.type == "error" and (tiles or "tile" not in msg.text)
+                else None
+            ),
+        )
+        page.goto(html_path.resolve().as_uri())
+        page.wait_for_function("window.coverageMap !== undefined", timeout=20000)
+        return page, router, errors
+
+    def close(self) -> None:
+        self.browser.close()
+        self._pw.stop()
+
+
+def artifact(name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS / name
+
+
+def copy_assets(dest: Path) -> Path:
+    """Copy the npm assets somewhere (for offline-mode tests)."""
+    target = dest / "node_modules"
+    shutil.copytree(NODE_MODULES, target)
+    return target

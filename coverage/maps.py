@@ -1006,6 +1006,7 @@ def write_map(
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(page)
+            os.chmod(tmp, 0o666 & ~_umask())
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -1018,14 +1019,23 @@ def write_map(
 
 save_map = write_map
 
+
+def _umask() -> int:
+    # mkstemp creates files 0600; give the map the permissions of a normal file.
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 _MAP_CSS = """
 html, body {margin:0;padding:0;}
 .leaflet-container {background:#f4f4f2;font:13px/1.35 system-ui,"Segoe UI",
  Roboto,Arial,sans-serif;}
 .cv-title {position:absolute;top:10px;left:50%;transform:translateX(-50%);
  z-index:1000;background:rgba(255,255,255,.93);padding:6px 14px;border-radius:6px;
- box-shadow:0 1px 5px rgba(0,0,0,.35);text-align:center;max-width:55%;}
-.cv-title h1 {font-size:16px;margin:0;font-weight:600;}
+ box-shadow:0 1px 5px rgba(0,0,0,.35);text-align:center;
+ max-width:max(260px, calc(100% - 760px));}
+.cv-title h1 {font-size:15px;margin:0;font-weight:600;}
 .cv-title .cv-sub {font-size:12px;color:#444;}
 .cv-title .cv-synthetic {font-size:12px;color:#b30000;font-weight:700;}
 .cv-legend {background:rgba(255,255,255,.95);padding:8px 10px;border-radius:6px;
@@ -1197,7 +1207,10 @@ if (D.uncovered.length) {
   overlays[L_['map.layer.uncovered']] = ul.addTo(map);
 }
 var P = D.points;
-var pointRenderer = D.cluster ? L.canvas({padding: 0.5}) : undefined;
+var pointPane = map.createPane('cv-points');
+pointPane.style.zIndex = 620;
+var pointRenderer = D.cluster ? L.canvas({padding: 0.5, pane: 'cv-points'})
+  : L.svg({pane: 'cv-points'});
 function pointTip(i) {
   var box = el('div', 'cv-tip');
   box.appendChild(el('b', null, P.n[i] || L_.kinds[P.k[i]]));
@@ -1216,6 +1229,7 @@ var markers = [];
 for (var i = 0; i < P.lat.length; i++) {
   var colour = D.kindColours[P.k[i]];
   var m = L.circleMarker([P.lat[i], P.lon[i]], {renderer: pointRenderer,
+    pane: 'cv-points',
     className: 'cv-point', radius: P.t[i] ? 6 : 5, color: P.t[i] ? '#000' : '#fff',
     weight: P.t[i] ? 2.5 : 1.2, fillColor: colour, fillOpacity: P.s[i] ? 1 : 0.25});
   if (!P.s[i] && !P.t[i]) m.setStyle({color: colour, weight: 1.8});
@@ -1246,6 +1260,7 @@ if (D.proposed && D.proposed.lat.length) {
   var prop = L.featureGroup();
   for (var q = 0; q < Q.lat.length; q++) {
     var pm = L.circleMarker([Q.lat[q], Q.lon[q]], {className: 'cv-proposed',
+      pane: 'cv-points', renderer: pointRenderer,
       radius: 8, color: '#000', weight: 2, dashArray: '3 2', fillColor: '#ffff33',
       fillOpacity: 1});
     (function (idx) {

@@ -25,7 +25,7 @@ NODE_MODULES = ROOT / "tests" / "browser" / "node_modules"
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 XSS_NAME = '<img src=x onerror="window.__xss=1">'
-BENCH = Benchmark(name="test-bench", title="test", radius_km=2.0, people_per_point=3000)
+BENCH = Benchmark(name="test-bench", title="test", radius_km=1.5, people_per_point=3000)
 
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -212,7 +212,7 @@ class LayerSpec:
 
 
 def _fmt(value: float, unit: str = "") -> str:
-    text = f"{value:,.2f}".rstrip("0").rstrip(".") if value < 100 else f"{value:,.0f}"
+    text = f"{value:,.3f}".rstrip("0").rstrip(".") if value < 100 else f"{value:,.0f}"
     return f"{text}{unit}"
 
 

@@ -1,0 +1,386 @@
+"""Gap map without a browser: bins, legend, data, escaping, simplification, writing."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from coverage.errors import InputError, OutputError
+from coverage.i18n import LABELS, label
+from coverage.maps import (
+    MISSING,
+    NEEDED_BINS,
+    NO_POINT,
+    RATIO_BINS,
+    build_map,
+    classify_needed,
+    classify_ratio,
+    classify_share,
+    map_data,
+    share_bins,
+    simplify_coverage,
+    write_map,
+)
+
+sys.path.insert(0, str(Path(__file__).parent))
+from browser_support import BENCH, NODE_MODULES, XSS_NAME, grid_layers
+
+
+@pytest.fixture(scope="module")
+def layers():
+    return grid_layers()
+
+
+@pytest.fixture(scope="module")
+def data(layers):
+    communes, points = layers
+    return map_data(communes, points, benchmark=BENCH, title="t", lang="en")
+
+
+def _page_data(page: str) -> dict:
+    match = re.search(r"var D = (\{.*?\});\n", page, flags=re.S)
+    assert match, "data block not found"
+    return json.loads(match.group(1))
+
+
+# ------------------------------------------------------------------ classification
+
+
+@given(st.floats(min_value=0, max_value=5, allow_nan=False))
+def test_ratio_bins_hold_their_values(ratio):
+    idx = int(classify_ratio(np.array([ratio]), np.array([1]))[0])
+    b = RATIO_BINS[idx]
+    assert b.lower < ratio <= b.upper
+
+
+def test_ratio_special_classes():
+    idx = classify_ratio(
+        np.array([np.nan, 0.5, np.nan, 0.0]),
+        np.array([0, 0, 3, 2]),
+        missing=np.array([False, False, False, True]),
+    )
+    assert idx.tolist() == [100, 100, 101, 101]
+
+
+@given(st.floats(min_value=0, max_value=1), st.floats(min_value=0, max_value=1))
+def test_share_bins_hold_their_values(share, target):
+    bins = share_bins(target)
+    idx = int(classify_share(np.array([share]), bins)[0])
+    assert bins[idx].lower <= share < bins[idx].upper or (
+        idx == len(bins) - 1 and share < bins[idx - 1].lower
+    )
+    assert (idx == 0) == (share >= target)
+
+
+@given(st.integers(min_value=0, max_value=500))
+def test_needed_bins_hold_their_values(n):
+    b = NEEDED_BINS[int(classify_needed(np.array([n]))[0])]
+    assert b.lower <= n < b.upper
+
+
+def test_bins_are_distinct_and_ordered():
+    colours = [b.colour for b in RATIO_BINS] + [NO_POINT.colour, MISSING.colour]
+    assert len(set(colours)) == len(colours)
+    uppers = [b.upper for b in RATIO_BINS]
+    assert uppers == sorted(uppers)
+    assert 1.0 in uppers, "the benchmark itself must be a bin edge"
+
+
+# -------------------------------------------------------------------- map content
+
+
+def test_every_commune_in_data_once(layers, data):
+    communes, _ = layers
+    codes = [f["properties"]["c"] for f in data["communes"]["features"]]
+    assert sorted(codes) == sorted(communes["commune_code"])
+
+
+def test_feature_classes_match_legend_and_values(layers, data):
+    communes, _ = layers
+    by_code = communes.set_index("commune_code")
+    radius = next(layer for layer in data["layers"] if layer["key"] == "radius")
+    li = data["layers"].index(radius)
+    assert radius["colours"] == [b.colour for b in RATIO_BINS]
+    for f in data["communes"]["features"]:
+        p = f["properties"]
+        row = by_code.loc[p["c"]]
+        k = p["k"][li]
+        if row["n_points"] == 0:
+            assert k == 100
+            continue
+        b = RATIO_BINS[k]
+        assert b.lower < row["radius_km"] / BENCH.radius_km <= b.upper
+        assert p["r"] == pytest.approx(row["radius_km"], abs=5e-4)
+    # the legend lists exactly the same colours, in the same order
+    legend_colours = re.findall(r"background:(#[0-9a-f]{6})", radius["legend"])
+    assert legend_colours == [
+        *(b.colour for b in RATIO_BINS),
+        NO_POINT.colour,
+        MISSING.colour,
+    ]
+    edges = [f"{b.upper * BENCH.radius_km:g} km" for b in RATIO_BINS[:-1]]
+    for edge in edges:
+        assert edge in radius["legend"]
+
+
+def test_people_layer_zero_population_is_missing(layers, data):
+    communes, _ = layers
+    li = [layer["key"] for layer in data["layers"]].index("people")
+    zero = communes.loc[communes["population"] == 0, "commune_code"].iloc[0]
+    feat = next(f for f in data["communes"]["features"] if f["properties"]["c"] == zero)
+    assert feat["properties"]["k"][li] == 101
+
+
+def test_layers_follow_benchmark(layers):
+    communes, points = layers
+    from dataclasses import replace
+
+    keys = [
+        layer["key"]
+        for layer in map_data(
+            communes,
+            points,
+            benchmark=replace(BENCH, radius_km=None),
+            title="t",
+        )["layers"]
+    ]
+    assert keys == ["people", "share", "needed"]
+    no_share = communes.drop(columns="share_within_2km")
+    keys = [
+        layer["key"] for layer in map_data(no_share, points, benchmark=BENCH)["layers"]
+    ]
+    assert keys == ["radius", "people", "needed"]
+    with pytest.raises(InputError, match="share_within_5km"):
+        map_data(communes, points, benchmark=BENCH, access_threshold_km=5)
+
+
+def test_missing_metrics_is_input_error(layers):
+    communes, points = layers
+    with pytest.raises(InputError, match="n_points"):
+        map_data(communes.drop(columns="n_points"), points, benchmark=BENCH)
+
+
+def test_outlines_dissolved_from_communes(data, layers):
+    communes, _ = layers
+    names = sorted(f["properties"]["n"] for f in data["districts"])
+    assert names == sorted(communes["district_name"].unique())
+    assert len(data["provinces"]) == 1
+
+
+def test_points_all_present(data, layers):
+    _, points = layers
+    assert len(data["points"]["lat"]) == len(points)
+    assert sum(data["points"]["s"]) == int(points["staffed"].sum())
+    assert sum(data["points"]["t"]) == int(points["admin_services"].sum())
+
+
+def test_any_crs_gives_same_map(layers):
+    communes, points = layers
+    a = map_data(communes, points, benchmark=BENCH)
+    b = map_data(communes.to_crs(32648), points.to_crs(32648), benchmark=BENCH)
+    ka = {f["properties"]["c"]: f["properties"]["k"] for f in a["communes"]["features"]}
+    kb = {f["properties"]["c"]: f["properties"]["k"] for f in b["communes"]["features"]}
+    assert ka == kb
+    assert np.allclose(a["points"]["lat"], b["points"]["lat"], atol=2e-5)
+
+
+# ------------------------------------------------------------------------- safety
+
+
+def test_xss_name_never_raw_in_html(layers, tmp_path):
+    communes, points = layers
+    communes = communes.copy()
+    communes.loc[1, "district_name"] = "</script><script>window.__xss=2</script>"
+    fmap = build_map(communes, points, benchmark=BENCH, title=XSS_NAME)
+    page = write_map(fmap, tmp_path / "m.html").read_text(encoding="utf-8")
+    assert "<img src=x" not in page
+    assert "</script><script>window.__xss" not in page
+    # the data still carry the names, exactly
+    d = _page_data(page)
+    names = {f["properties"]["n"] for f in d["communes"]["features"]}
+    assert XSS_NAME in names
+    assert d["title"] == XSS_NAME
+    # the page inserts data only as text
+    script = page[page.index("var D = ") :]
+    assert "innerHTML = D.pointsLegend" in script
+    assigned = set(re.findall(r"innerHTML\s*=\s*([^;]+);", script))
+    assert assigned == {"''", "D.pointsLegend", "s.legend"}
+
+
+def test_legend_html_escapes_labels(layers):
+    communes, points = layers
+    from dataclasses import replace
+
+    bench = replace(BENCH, name="<b>x</b>")
+    d = map_data(communes, points, benchmark=bench)
+    assert "<b>x</b>" not in d["layers"][0]["legend"]
+    assert "&lt;b&gt;x&lt;/b&gt;" in d["layers"][0]["legend"]
+
+
+# ---------------------------------------------------------------- i18n and titles
+
+
+def test_vietnamese_labels(layers):
+    communes, points = layers
+    d = map_data(communes, points, benchmark=BENCH, lang="vi", synthetic=True)
+    assert d["labels"]["r"] == "Bán kính phục vụ bình quân (km)"
+    assert d["labels"]["pp"] == "Số dân bình quân được phục vụ trên một điểm"
+    assert d["labels"]["nd"] == "Số điểm cần bổ sung"
+    assert "Bưu cục" in d["labels"]["kinds"]
+    assert "GIẢ LẬP" in d["synthetic"]
+    assert "đạt" in d["layers"][0]["legend"]
+
+
+def test_i18n_covers_metric_columns():
+    columns = [
+        "area_km2",
+        "n_points",
+        "n_staffed",
+        "n_admin_services",
+        "radius_km",
+        "people_per_point",
+        "radius_ratio",
+        "people_ratio",
+        "meets_radius",
+        "meets_people",
+        "meets_staffed",
+        "points_needed",
+        "fails",
+        "gap_reasons",
+        "mean_distance_km",
+        "p90_distance_km",
+        "commune_name",
+        "district_name",
+        "province_name",
+    ]
+    for col in columns:
+        assert col in LABELS
+        assert label(col, "vi") != col
+        assert label(col, "en") != label(col, "vi") or col == "area_km2"
+    assert label("share_within_5km", "vi") == "Tỷ lệ dân số trong phạm vi 5 km"
+    assert label("pop_within_2.5km", "en") == "Population within 2.5 km"
+    assert label("no_such_column", "vi") == "no_such_column"
+    assert label("radius_km", "fr") == label("radius_km", "en")
+
+
+def test_synthetic_column_sets_banner(layers):
+    communes, points = layers
+    flagged = communes.assign(synthetic=True)
+    assert map_data(flagged, points, benchmark=BENCH)["synthetic"]
+    assert not map_data(communes, points, benchmark=BENCH)["synthetic"]
+
+
+# ------------------------------------------------------------ geometry and size
+
+
+def _voronoi_communes(n: int, seed: int) -> gpd.GeoDataFrame:
+    rng = np.random.default_rng(seed)
+    pts = shapely.points(rng.uniform(0, 40_000, (n, 2)))
+    frame = shapely.box(0, 0, 40_000, 40_000)
+    cells = shapely.voronoi_polygons(shapely.multipoints(pts), extend_to=frame)
+    cells = shapely.intersection(np.array(shapely.get_parts(cells)), frame)
+    # densify so that simplification has something to remove
+    cells = shapely.segmentize(cells, 50)
+    return gpd.GeoDataFrame(geometry=cells, crs=32648)
+
+
+@settings(max_examples=5, deadline=None)
+@given(st.integers(min_value=0, max_value=10_000))
+def test_simplified_geometry_still_tiles(seed):
+    communes = _voronoi_communes(60, seed)
+    simplified = simplify_coverage(communes)
+    metric = simplified.to_crs(32648)
+    before = shapely.get_num_coordinates(communes.geometry.to_numpy()).sum()
+    after = shapely.get_num_coordinates(simplified.to_numpy()).sum()
+    assert after < before / 3
+    assert metric.is_valid.all()
+    union = shapely.union_all(metric.to_numpy()).area
+    assert abs(metric.area.sum() - union) / union < 1e-3
+    assert abs(union - 40_000**2) / 40_000**2 < 1e-3
+
+
+def test_coordinates_rounded(data):
+    text = json.dumps(data["communes"])
+    decimals = [len(m) for m in re.findall(r"\d+\.(\d+)", text.split('"geometry"')[1])]
+    assert max(decimals) <= 5
+
+
+def test_sample_map_size(tmp_path):
+    root = Path(__file__).resolve().parents[1]
+    if not (root / "data" / "boundaries" / "communes.geojson").is_file():
+        pytest.skip("sample data missing")
+    from click.testing import CliRunner
+
+    from coverage.cli import main
+
+    result = CliRunner().invoke(
+        main,
+        ["analyze", "--out", str(tmp_path / "out"), "--map", str(tmp_path / "m.html")],
+    )
+    assert result.exit_code == 0, result.output
+    size = (tmp_path / "m.html").stat().st_size
+    assert size < 2_000_000
+    d = _page_data((tmp_path / "m.html").read_text(encoding="utf-8"))
+    import pandas as pd
+
+    csv = pd.read_csv(tmp_path / "out" / "communes.csv", dtype={"commune_code": str})
+    assert len(d["communes"]["features"]) == len(csv)
+
+
+# ---------------------------------------------------------------------- writing
+
+
+def test_write_is_atomic_and_leaves_no_temp(layers, tmp_path):
+    communes, points = layers
+    fmap = build_map(communes, points, benchmark=BENCH)
+    target = tmp_path / "sub" / "map.html"
+    write_map(fmap, target)
+    first = target.read_text(encoding="utf-8")
+    write_map(fmap, target)
+    assert target.read_text(encoding="utf-8") == first
+    assert sorted(p.name for p in target.parent.iterdir()) == ["map.html"]
+    assert "cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js" in first
+    assert "jquery" not in first.lower()
+
+
+def test_write_failure_is_output_error(layers, tmp_path):
+    communes, points = layers
+    fmap = build_map(communes, points, benchmark=BENCH)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(OutputError):
+        write_map(fmap, blocker / "map.html")
+
+
+def test_offline_needs_assets(layers, tmp_path, monkeypatch):
+    communes, points = layers
+    monkeypatch.delenv("COVERAGE_MAP_ASSETS", raising=False)
+    fmap = build_map(communes, points, benchmark=BENCH)
+    with pytest.raises(OutputError, match="npm install leaflet"):
+        write_map(fmap, tmp_path / "m.html", offline=True, assets_dir=tmp_path)
+    assert not (tmp_path / "m.html").exists()
+
+
+def test_offline_inlines_everything(layers, tmp_path):
+    if not (NODE_MODULES / "leaflet" / "dist" / "leaflet.js").is_file():
+        pytest.skip("npm assets missing: npm ci --prefix tests/browser")
+    communes, points = layers
+    fmap = build_map(communes, points, benchmark=BENCH, cluster_above=10)
+    page = write_map(
+        fmap, tmp_path / "m.html", offline=True, assets_dir=NODE_MODULES
+    ).read_text(encoding="utf-8")
+    assert not re.search(r'<script src="http', page)
+    assert not re.search(r'<link[^>]+href="http', page)
+    assert "L.MarkerClusterGroup" in page or "MarkerClusterGroup" in page
+    assert "data:image/png;base64" in page
+    assert math.isclose(page.count("<script>") >= 2, True)

@@ -1,0 +1,299 @@
+"""The gap map as a person sees it, in headless Chromium (no network: routed assets).
+
+Skipped locally without /usr/bin/chromium or tests/browser/node_modules; in CI
+(``CI=true``) those are required and their absence fails the tests.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from coverage.maps import RATIO_BINS, build_map, write_map
+
+sys.path.insert(0, str(Path(__file__).parent))
+from browser_support import (
+    BENCH,
+    NODE_MODULES,
+    XSS_NAME,
+    Browser,
+    artifact,
+    grid_layers,
+    require_browser,
+)
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    require_browser()
+    b = Browser()
+    yield b
+    b.close()
+
+
+@pytest.fixture(scope="module")
+def grid():
+    return grid_layers()
+
+
+@pytest.fixture(scope="module")
+def grid_map(grid, tmp_path_factory):
+    communes, points = grid
+    fmap = build_map(
+        communes,
+        points,
+        benchmark=BENCH,
+        title="Grid test map",
+        show_rings=False,
+    )
+    return write_map(fmap, tmp_path_factory.mktemp("map") / "grid.html")
+
+
+def _tooltip_after_hover(page, code: str) -> str:
+    path = page.locator(f'path.cv-commune[data-code="{code}"]')
+    box = path.bounding_box()
+    # hover a spot inside the square but away from points
+    page.mouse.move(box["x"] + 3, box["y"] + box["height"] / 2)
+    page.mouse.move(box["x"] + 4, box["y"] + box["height"] / 2 + 1)
+    tip = page.locator(".leaflet-tooltip.cv-tooltip")
+    tip.wait_for(state="visible", timeout=5000)
+    return tip.inner_text()
+
+
+def test_shapes_legend_tooltip(browser, grid, grid_map):
+    communes, _ = grid
+    page, router, errors = browser.open(grid_map)
+    try:
+        assert page.locator("path.cv-commune").count() == len(communes)
+        legend = page.locator(".cv-legend")
+        assert legend.is_visible()
+        rows = legend.locator(".cv-legend-choro .cv-bin")
+        assert rows.count() == len(RATIO_BINS) + 2
+        text = legend.inner_text()
+        for b in RATIO_BINS[:-1]:
+            assert f"{b.upper * BENCH.radius_km:g} km" in text
+        # fill colours drawn are the legend's colours
+        fills = set(
+            page.eval_on_selector_all(
+                "path.cv-commune", "els => els.map(e => e.getAttribute('fill'))"
+            )
+        )
+        swatches = set(
+            page.eval_on_selector_all(
+                ".cv-legend-choro .cv-swatch",
+                "els => els.map(e => e.style.backgroundColor)",
+            )
+        )
+        hex_swatches = {
+            "#{:02x}{:02x}{:02x}".format(*map(int, re.findall(r"\d+", s)))
+            for s in swatches
+        }
+        assert fills <= hex_swatches
+        row = communes.loc[communes["n_points"] > 1].iloc[0]
+        tip = _tooltip_after_hover(page, row["commune_code"])
+        assert row["commune_name"] in tip
+        shown = float(re.search(r"radius \(km\): ([0-9.]+)", tip).group(1))
+        assert shown == pytest.approx(row["radius_km"], abs=5e-4)
+        page.screenshot(path=str(artifact("grid_hover.png")))
+        assert errors == []
+        assert router.aborted == []
+    finally:
+        page.close()
+
+
+def test_toggle_layers(browser, grid, grid_map):
+    communes, _ = grid
+    page, _router, errors = browser.open(grid_map)
+    try:
+        n = len(communes)
+        assert page.locator("path.cv-layer-radius").count() == n
+        page.get_by_label(re.compile("People per point")).check()
+        assert page.locator("path.cv-layer-radius").count() == 0
+        assert page.locator("path.cv-layer-people").count() == n
+        assert "People per point" in page.locator(".cv-legend-choro").inner_text()
+        points = page.locator("path.cv-point")
+        assert points.count() > 0
+        page.get_by_label("Service points").uncheck()
+        assert page.locator("path.cv-point").count() == 0
+        page.get_by_label("District outlines").uncheck()
+        assert page.locator("path.cv-district").count() == 0
+        page.get_by_label(re.compile("Benchmark radius rings")).check()
+        assert page.evaluate(
+            "(() => { let n = 0; window.coverageMap.map.eachLayer(l => {"
+            " if (l instanceof L.Circle) n++; }); return n; })()"
+        ) == page.evaluate("window.coverageMap.points.getLayers().length")
+        assert errors == []
+    finally:
+        page.close()
+
+
+def test_xss_name_is_text(browser, grid, grid_map):
+    communes, _ = grid
+    page, _router, errors = browser.open(grid_map)
+    try:
+        code = communes.loc[communes["commune_name"] == XSS_NAME, "commune_code"].iloc[
+            0
+        ]
+        tip = _tooltip_after_hover(page, code)
+        assert XSS_NAME in tip
+        page.locator(f'path.cv-commune[data-code="{code}"]').click(
+            position={"x": 4, "y": 30}
+        )
+        popup = page.locator(".leaflet-popup-content")
+        popup.wait_for(state="visible")
+        assert XSS_NAME in popup.inner_text()
+        page.locator(".cv-search-input").fill("img src")
+        assert XSS_NAME in page.locator(".cv-search-results").inner_text()
+        page.wait_for_timeout(300)
+        assert page.evaluate("window.__xss") is None
+        assert page.locator(".leaflet-container img[src='x']").count() == 0
+        assert errors == []
+    finally:
+        page.close()
+
+
+def test_search_without_diacritics(browser, grid, grid_map):
+    page, _router, errors = browser.open(grid_map)
+    try:
+        page.locator(".cv-search-input").fill("tan lac")
+        hits = page.locator(".cv-search-results li.cv-hit")
+        expected = sorted(n for n in grid[0]["commune_name"] if "Tân Lạc" in n)
+        assert (
+            sorted(h.split("\n")[0].split(" Huyện")[0] for h in hits.all_inner_texts())
+            == expected
+        )
+        assert hits.first.inner_text().startswith("Tân Lạc")
+        page.locator(".cv-search-input").press("Enter")
+        popup = page.locator(".leaflet-popup-content")
+        popup.wait_for(state="visible")
+        assert "Tân Lạc" in popup.inner_text()
+        page.locator(".cv-search-input").fill("DONG LAI")
+        assert "Đồng Lai" in page.locator(".cv-search-results").inner_text()
+        page.locator(".cv-search-input").fill("zzzz")
+        assert page.locator(".cv-search-results li.cv-none").count() == 1
+        assert errors == []
+    finally:
+        page.close()
+
+
+def test_without_tiles_communes_still_draw(browser, grid, grid_map):
+    communes, _ = grid
+    page, router, errors = browser.open(grid_map, tiles=False)
+    try:
+        assert page.locator("path.cv-commune").count() == len(communes)
+        assert router.tile_requests > 0
+        page.screenshot(path=str(artifact("grid_no_tiles.png")))
+        assert [e for e in errors if "pageerror" in e] == []
+    finally:
+        page.close()
+
+
+def test_offline_map_needs_no_network(browser, grid, tmp_path):
+    communes, points = grid
+    fmap = build_map(
+        communes, points, benchmark=BENCH, title="Offline", cluster_above=5
+    )
+    path = write_map(
+        fmap, tmp_path / "offline.html", offline=True, assets_dir=NODE_MODULES
+    )
+    page, router, errors = browser.open(path, tiles=False)
+    try:
+        assert router.served == []
+        assert page.locator("path.cv-commune").count() == len(communes)
+        assert page.locator(".marker-cluster").count() > 0
+        assert [e for e in errors if "pageerror" in e] == []
+    finally:
+        page.close()
+
+
+def test_vietnamese_map(browser, grid, tmp_path):
+    communes, points = grid
+    fmap = build_map(
+        communes, points, benchmark=BENCH, lang="vi", title="Bản đồ", synthetic=True
+    )
+    path = write_map(fmap, tmp_path / "vi.html")
+    page, _router, errors = browser.open(path)
+    try:
+        assert "Bán kính phục vụ" in page.locator(".cv-legend").inner_text()
+        assert "GIẢ LẬP" in page.locator(".cv-title").inner_text()
+        assert "Bưu cục" in page.locator(".cv-legend").inner_text()
+        page.screenshot(path=str(artifact("grid_vi.png")))
+        assert errors == []
+    finally:
+        page.close()
+
+
+def test_sample_cli_map(browser, tmp_path):
+    """The real `coverage analyze` on the bundled sample, checked against its CSV."""
+    if not (ROOT / "data" / "boundaries" / "communes.geojson").is_file():
+        pytest.skip("sample data missing")
+    from click.testing import CliRunner
+
+    from coverage.cli import main
+
+    html = tmp_path / "coverage.html"
+    result = CliRunner().invoke(
+        main, ["analyze", "--out", str(tmp_path / "out"), "--map", str(html)]
+    )
+    assert result.exit_code == 0, result.output
+    csv = pd.read_csv(
+        tmp_path / "out" / "communes.csv",
+        dtype={"commune_code": str},
+        encoding="utf-8-sig",
+    )
+    page, router, errors = browser.open(html)
+    try:
+        assert page.locator("path.cv-commune").count() == len(csv)
+        page.screenshot(path=str(artifact("sample_map.png")))
+        row = csv.loc[csv["n_points"] > 0].sort_values("area_km2").iloc[-1]
+        lat, lon = _quiet_spot(tmp_path / "out" / "coverage.gpkg", row["commune_code"])
+        tip = _hover_latlon(page, lat, lon)
+        assert row["commune_name"] in tip
+        shown = float(re.search(r"radius \(km\): ([0-9.]+)", tip).group(1))
+        assert shown == pytest.approx(float(row["radius_km"]), abs=1e-9)
+        page.screenshot(path=str(artifact("sample_hover.png")))
+        page.get_by_label(re.compile("Points needed")).check()
+        page.screenshot(path=str(artifact("sample_needed.png")))
+        assert errors == []
+        assert router.aborted == []
+    finally:
+        page.close()
+
+
+def _quiet_spot(gpkg: Path, code: str) -> tuple[float, float]:
+    """A spot well inside commune ``code`` and away from every service point."""
+    import geopandas as gpd
+    import shapely
+
+    communes = gpd.read_file(gpkg, layer="communes")
+    points = gpd.read_file(gpkg, layer="points")
+    crs = communes.estimate_utm_crs()
+    poly = communes.loc[communes["commune_code"] == code].to_crs(crs).geometry.iloc[0]
+    busy = shapely.union_all(points.to_crs(crs).buffer(600).to_numpy())
+    free = poly.difference(busy)
+    centre = shapely.maximum_inscribed_circle(free).coords[0]
+    spot = gpd.GeoSeries([shapely.Point(centre)], crs=crs).to_crs(4326).iloc[0]
+    return spot.y, spot.x
+
+
+def _hover_latlon(page, lat: float, lon: float) -> str:
+    xy = page.evaluate(
+        "([lat, lon]) => { const m = window.coverageMap.map;"
+        " const p = m.latLngToContainerPoint([lat, lon]);"
+        " const r = m.getContainer().getBoundingClientRect();"
+        " return [p.x + r.left, p.y + r.top]; }",
+        [lat, lon],
+    )
+    page.mouse.move(xy[0], xy[1])
+    page.mouse.move(xy[0] + 1, xy[1] + 1)
+    tip = page.locator(".leaflet-tooltip.cv-tooltip")
+    tip.wait_for(state="visible", timeout=5000)
+    return tip.inner_text()

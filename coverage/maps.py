@@ -409,7 +409,12 @@ def _outlines(
         return None
     frame = gpd.GeoDataFrame({"name": names.to_numpy()}, geometry=simplified.values)
     frame = frame[frame["name"] != ""]
-    merged = frame.dissolve(by="name", method="coverage").reset_index()
+    try:
+        merged = frame.dissolve(by="name", method="coverage").reset_index()
+    except shapely.errors.GEOSException:
+        # rounding to 1e-5 degrees can leave neighbours slightly mis-noded, which
+        # the fast coverage union refuses; a snapped overlay union accepts it
+        merged = frame.dissolve(by="name", grid_size=1e-5).reset_index()
     return merged.set_crs(simplified.crs, allow_override=True)
 
 
@@ -1363,7 +1368,7 @@ search.onAdd = function () {
 };
 search.addTo(map);
 var b = communeLayers[first.key].getBounds();
-if (b.isValid()) map.fitBounds(b, {padding: [10, 10]});
+if (b.isValid()) map.fitBounds(b, {padding: [10, 10], animate: false});
 window.coverageMap = {map: map, layers: communeLayers, points: pointsLayer,
   tiles: tiles, byCode: byCode};
 """

@@ -46,7 +46,7 @@ def national_layers(
     # real boundaries have many vertices: densify to about 100 m spacing
     cells = shapely.segmentize(cells, 100.0)
     # UTM 48N: x from 300 km, y from 1,000 km (about 9°N-18°N)
-    cells = shapely.transform(cells, lambda c: c + [300_000.0, 1_000_000.0])
+    cells = shapely.transform(cells, lambda c: c + np.array([300_000.0, 1_000_000.0]))
     communes = gpd.GeoDataFrame(geometry=cells, crs=32648)
     n = len(communes)
     communes["commune_code"] = [f"{i:05d}" for i in range(n)]

@@ -209,9 +209,7 @@ def test_share_monotone_in_threshold(pts, thresholds):
 @given(
     data=st.lists(
         # weights are people per cell: zero or at least a thousandth of a person
-        st.tuples(
-            st.floats(0, 1e5), st.one_of(st.just(0.0), st.floats(1e-3, 1e4))
-        ),
+        st.tuples(st.floats(0, 1e5), st.one_of(st.just(0.0), st.floats(1e-3, 1e4))),
         min_size=1,
         max_size=200,
     ),

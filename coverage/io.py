@@ -30,13 +30,19 @@ __all__ = [
     "COMMUNE_ALIASES",
     "KINDS",
     "POINT_ALIASES",
+    "Loaded",
     "Problem",
     "assign_points",
+    "load_communes",
+    "load_points",
     "normalise_key",
     "read_communes",
     "read_points",
     "read_table",
 ]
+
+# More people than live on Earth: the column is not a population count.
+MAX_POPULATION = 1e10
 
 KINDS = ("post_office", "culture_post", "agent", "letter_box", "delivery", "other")
 
@@ -147,8 +153,14 @@ class Problem:
     fatal: bool = True
 
     def __str__(self) -> str:
-        where = f" {self.where}:" if self.where else ""
-        return f"{self.source}:{where} {self.problem}; {self.fix}"
+        head = ": ".join(part for part in (self.source, self.where) if part)
+        body = self.problem + (f"; {self.fix}" if self.fix else "")
+        return f"{head}: {body}" if head else body
+
+    @classmethod
+    def from_error(cls, exc: Exception, *, fatal: bool = True) -> Problem:
+        """Wrap an error whose message already names the file and the fix."""
+        return cls("", "", str(exc), "", fatal)
 
 
 @dataclass
@@ -420,6 +432,52 @@ def read_communes(
     InputError, CRSError, ValidationError
         With every problem found, each naming the feature and the fix.
     """
+    loaded, problems = load_communes(
+        path, columns=columns, crs=crs, layer=layer, fix_invalid=fix_invalid
+    )
+    if problems:
+        raise ValidationError(problems)
+    return loaded
+
+
+def load_communes(
+    path: str | Path,
+    *,
+    columns: dict[str, str] | None = None,
+    crs: str | None = None,
+    layer: str | None = None,
+    fix_invalid: bool = False,
+) -> tuple[Loaded, list[Problem]]:
+    """Read a commune layer and return it with the problems found, without raising.
+
+    Used by :func:`coverage.validate.validate_inputs` to report the problems of
+    both layers together; the frame keeps the faulty features so that cross-layer
+    checks can still run.
+
+    Parameters
+    ----------
+    path
+        GeoJSON, GeoPackage, Shapefile (``.shp`` or zipped) or any file GDAL reads.
+    columns
+        Explicit source column names keyed by canonical name (``commune_code``,
+        ``commune_name``, ``district_name``, ``province_name``, ``population``).
+    crs
+        CRS to assume when the file declares none.
+    layer
+        Layer name in a multi-layer file.
+    fix_invalid
+        Repair invalid geometries with ``shapely.make_valid`` instead of failing.
+
+    Returns
+    -------
+    (Loaded, list of Problem)
+        The canonical frame (in its source CRS) with notes, and every problem.
+
+    Raises
+    ------
+    InputError, CRSError
+        When the layer cannot be read at all (missing file, no population column).
+    """
     path = _check_path(path)
     source = str(path)
     gdf = _read_spatial(path, layer=layer)
@@ -492,7 +550,25 @@ def read_communes(
             )
         )
     pop, bad = parse_number(gdf[mapping["population"]], integer=True)
+    infinite = np.isinf(pop.to_numpy())
+    bad = bad | infinite
+    pop = pop.where(~infinite)
     name_of = out["commune_name"].to_numpy()
+    raw_pop = gdf[mapping["population"]]
+    if not pd.api.types.is_numeric_dtype(raw_pop):
+        grouped = (
+            raw_pop.astype("string")
+            .str.strip()
+            .str.fullmatch(r"-?\d{1,3}([.,]\d{3})+")
+            .fillna(False)
+            .to_numpy(dtype=bool)
+        )
+        if grouped.any():
+            notes.append(
+                f"{int(grouped.sum())} population value(s) with thousands separators "
+                f"read as whole numbers (e.g. {raw_pop[grouped].iloc[0]!r} = "
+                f"{pop[grouped].iloc[0]:,.0f})"
+            )
     for i in np.flatnonzero(bad)[:20]:
         raw_value = gdf[mapping["population"]].iloc[i]
         problems.append(
@@ -523,6 +599,22 @@ def read_communes(
                 "population must be 0 or more",
             )
         )
+    huge = (pop > MAX_POPULATION).to_numpy()
+    for i in np.flatnonzero(huge)[:20]:
+        problems.append(
+            Problem(
+                source,
+                f"feature {i + 1} ({name_of[i]})",
+                f"population {pop.iloc[i]:.4g} is more than the world's population",
+                "check the column (is it an area, a code or a typo?)",
+            )
+        )
+    problems.extend(
+        _more(source, n, "features with this population problem")
+        for n in (bad.sum() - 20, missing.sum() - 20, negative.sum() - 20)
+        if n > 0
+    )
+    pop = pop.where(~huge, 0)
     out["population"] = pop.fillna(0).clip(lower=0).round().astype("int64").to_numpy()
     geoms = gdf.geometry.to_numpy()
     geoms, geom_problems, geom_notes = _check_polygons(
@@ -530,10 +622,28 @@ def read_communes(
     )
     problems.extend(geom_problems)
     notes.extend(geom_notes)
-    if problems:
-        raise ValidationError(problems)
+    if CRS.from_user_input(gdf.crs).is_geographic:
+        xy = shapely.bounds(geoms)
+        beyond = (np.abs(xy[:, [0, 2]]) > 180).any(axis=1) | (
+            np.abs(xy[:, [1, 3]]) > 90
+        ).any(axis=1)
+        if beyond.any():
+            problems.append(
+                Problem(
+                    source,
+                    f"{int(beyond.sum())} feature(s)",
+                    "coordinates are not degrees although the layer declares "
+                    f"{gdf.crs.to_string()[:40]} (metres of a projected CRS?)",
+                    "export the layer again with its real CRS",
+                )
+            )
     frame = gpd.GeoDataFrame(out, geometry=geoms, crs=gdf.crs).reset_index(drop=True)
-    return Loaded(frame, notes, mapping)
+    return Loaded(frame, notes, mapping), problems
+
+
+def _more(source: str, n: int, what: str) -> Problem:
+    """Problem line standing for the ``n`` occurrences not listed one by one."""
+    return Problem(source, "", f"... and {int(n)} more {what}", "fix them the same way")
 
 
 def _check_polygons(
@@ -545,79 +655,105 @@ def _check_polygons(
 ) -> tuple[np.ndarray, list[Problem], list[str]]:
     problems: list[Problem] = []
     notes: list[str] = []
+    geoms = np.asarray(geoms, dtype=object).copy()
+
+    def report(mask: np.ndarray, problem, fix: str) -> None:
+        for i in np.flatnonzero(mask)[:20]:
+            text = problem(i) if callable(problem) else problem
+            problems.append(Problem(source, f"feature {i + 1} ({names[i]})", text, fix))
+        if mask.sum() > 20:
+            problems.append(_more(source, mask.sum() - 20, "features like these"))
+
     missing = shapely.is_missing(geoms)
     empty = shapely.is_empty(geoms) & ~missing
+    report(missing, "has no geometry", "draw its boundary or remove the feature")
+    report(empty, "has an empty geometry", "draw its boundary or remove the feature")
+    present = ~missing & ~empty
     types = shapely.get_type_id(geoms)
-    polygonal = np.isin(types, (3, 6))
-    for label, mask, fix in (
-        ("has no geometry", missing, "draw its boundary or remove the feature"),
-        ("has an empty geometry", empty, "draw its boundary or remove the feature"),
-    ):
-        for i in np.flatnonzero(mask)[:20]:
-            problems.append(
-                Problem(source, f"feature {i + 1} ({names[i]})", label, fix)
-            )
-    wrong = ~polygonal & ~missing & ~empty
-    collections = wrong & (types == 7)
+    collections = present & (types == 7)
     if fix_invalid and collections.any():
-        parts = shapely.get_parts(geoms[collections], return_index=True)
-        keep = np.isin(shapely.get_type_id(parts[0]), (3, 6))
-        merged = shapely.multipolygons(
-            shapely.get_parts(parts[0][keep]), indices=parts[1][keep]
-        )
-        fixed = geoms.copy()
-        fixed[np.flatnonzero(collections)[: len(merged)]] = merged
-        geoms = fixed
-        wrong &= ~collections
+        parts, index = shapely.get_parts(geoms[collections], return_index=True)
+        keep = np.isin(shapely.get_type_id(parts), (3, 6))
+        merged = np.asarray([shapely.Polygon()] * int(collections.sum()), dtype=object)
+        if keep.any():
+            built = shapely.multipolygons(
+                shapely.get_parts(parts[keep]), indices=index[keep]
+            )
+            merged[: len(built)] = built
+        geoms[collections] = merged
         notes.append(
             f"{int(collections.sum())} geometry collection(s) reduced to polygons"
         )
-    for i in np.flatnonzero(wrong)[:20]:
-        kind = shapely.get_type_id(geoms[i])
-        problems.append(
-            Problem(
-                source,
-                f"feature {i + 1} ({names[i]})",
-                f"geometry is a {_TYPE_NAMES.get(int(kind), 'non-polygon')}, "
-                "not a polygon",
-                "communes must be polygons"
-                + ("" if fix_invalid else " (or try --fix-invalid)"),
+        lost = np.zeros(len(geoms), dtype=bool)
+        lost[collections] = shapely.is_empty(merged)
+        report(
+            lost,
+            "geometry collection holds no polygon",
+            "draw its boundary or remove the feature",
+        )
+        present &= ~lost
+        types = shapely.get_type_id(geoms)
+    wrong = present & ~np.isin(types, (3, 6))
+    report(
+        wrong,
+        lambda i: (
+            f"geometry is a {_TYPE_NAMES.get(int(types[i]), 'non-polygon')}, "
+            "not a polygon"
+        ),
+        "communes must be polygons; redraw or remove the feature"
+        + (
+            " (--fix-invalid keeps the polygons of a collection)"
+            if not fix_invalid
+            else ""
+        ),
+    )
+    checkable = present & ~wrong
+    zero = np.zeros(len(geoms), dtype=bool)
+    # A bow-tie has zero signed area too: only what make_valid keeps tells them apart.
+    zero[checkable] = ~(shapely.area(geoms[checkable]) > 0)
+    zero[zero] = ~(shapely.area(shapely.make_valid(geoms[zero])) > 0)
+    report(
+        zero,
+        "has zero area (its corners lie on one line or one point)",
+        "draw its real boundary or remove the feature",
+    )
+    checkable &= ~zero
+    invalid = np.zeros(len(geoms), dtype=bool)
+    invalid[checkable] = ~shapely.is_valid(geoms[checkable])
+    if invalid.any() and fix_invalid:
+        repaired = shapely.make_valid(geoms[invalid], method="structure")
+        polygonal = [
+            g
+            if shapely.get_type_id(g) in (3, 6)
+            else shapely.union_all(
+                [p for p in shapely.get_parts(g) if shapely.get_type_id(p) in (3, 6)]
+            )
+            for g in repaired
+        ]
+        fixed = np.empty(len(polygonal), dtype=object)
+        fixed[:] = polygonal
+        geoms[invalid] = fixed
+        notes.append(f"{int(invalid.sum())} invalid geometry(ies) repaired")
+        lost = np.zeros(len(geoms), dtype=bool)
+        lost[invalid] = ~(shapely.area(geoms[invalid]) > 0)
+        report(
+            lost,
+            "invalid geometry could not be repaired (nothing of its area is left)",
+            "draw its boundary again or remove the feature",
+        )
+    elif invalid.any():
+        reasons = dict(
+            zip(
+                np.flatnonzero(invalid),
+                shapely.is_valid_reason(geoms[invalid]),
+                strict=True,
             )
         )
-    checkable = ~missing & ~empty & np.isin(shapely.get_type_id(geoms), (3, 6))
-    invalid = checkable & ~shapely.is_valid(geoms)
-    if invalid.any():
-        if fix_invalid:
-            repaired = shapely.make_valid(geoms[invalid], method="structure")
-            repaired = np.asarray(
-                [
-                    g
-                    if shapely.get_type_id(g) in (3, 6)
-                    else shapely.union_all(
-                        [
-                            p
-                            for p in shapely.get_parts(g)
-                            if shapely.get_type_id(p) in (3, 6)
-                        ]
-                    )
-                    for g in repaired
-                ],
-                dtype=object,
-            )
-            geoms = geoms.copy()
-            geoms[invalid] = repaired
-            notes.append(f"{int(invalid.sum())} invalid geometry(ies) repaired")
-        else:
-            reasons = shapely.is_valid_reason(geoms[invalid])
-            for i, reason in zip(np.flatnonzero(invalid)[:20], reasons, strict=False):
-                problems.append(
-                    Problem(
-                        source,
-                        f"feature {i + 1} ({names[i]})",
-                        f"invalid geometry ({reason})",
-                        "repair it in your GIS or run with --fix-invalid",
-                    )
-                )
+        report(
+            invalid,
+            lambda i: f"invalid geometry ({reasons[i]})",
+            "repair it in your GIS or run with --fix-invalid",
+        )
     return geoms, problems, notes
 
 
@@ -672,6 +808,39 @@ def read_points(
     -------
     Loaded
         The canonical frame and notes (defaults applied for missing columns).
+
+    Raises
+    ------
+    InputError, CRSError, ValidationError
+        With every problem found, each naming the row or feature and the fix.
+    """
+    loaded, problems = load_points(path, columns=columns, crs=crs, layer=layer)
+    if problems:
+        raise ValidationError(problems)
+    return loaded
+
+
+def load_points(
+    path: str | Path,
+    *,
+    columns: dict[str, str] | None = None,
+    crs: str | None = None,
+    layer: str | None = None,
+) -> tuple[Loaded, list[Problem]]:
+    """Read a service-point layer and return it with the problems found.
+
+    Same parameters as :func:`read_points`; rows with problems stay in the frame
+    (with their coordinates as read) so that cross-layer checks can look at them.
+
+    Returns
+    -------
+    (Loaded, list of Problem)
+        The canonical frame with notes, and every problem.
+
+    Raises
+    ------
+    InputError, CRSError
+        When the layer cannot be read at all (missing file, no coordinate columns).
     """
     path = _check_path(path)
     source = str(path)
@@ -714,9 +883,7 @@ def read_points(
     ):
         if key not in mapping:
             notes.append(f"no {key} column: {default}")
-    if problems:
-        raise ValidationError(problems)
-    return Loaded(frame, notes, mapping)
+    return Loaded(frame, notes, mapping), problems
 
 
 def _points_from_table(
@@ -798,6 +965,9 @@ def _points_from_table(
     if geometry is None:
         lat, bad_lat = parse_number(table[mapping["lat"]].reset_index(drop=True))
         lon, bad_lon = parse_number(table[mapping["lon"]].reset_index(drop=True))
+        bad_lat |= np.isinf(lat.to_numpy())
+        bad_lon |= np.isinf(lon.to_numpy())
+        lat, lon = lat.where(~bad_lat), lon.where(~bad_lon)
         blank = (lat.isna() & ~bad_lat) | (lon.isna() & ~bad_lon)
         for i in np.flatnonzero(bad_lat | bad_lon)[:20]:
             problems.append(
@@ -818,9 +988,26 @@ def _points_from_table(
                     "fill in both coordinates or remove the row",
                 )
             )
-        target_crs = CRS.from_user_input(crs) if crs else WGS84
+        try:
+            target_crs = CRS.from_user_input(crs) if crs else WGS84
+        except Exception:
+            msg = f"--points-crs {crs!r} is not a CRS; use e.g. EPSG:4326 or EPSG:32648"
+            raise CRSError(msg) from None
         if target_crs.is_geographic:
             out_of_range = (lat.abs() > 90) | (lon.abs() > 180)
+            metres = ((lat.abs() > 1000) & (lon.abs() > 1000)).to_numpy()
+            if out_of_range.any() and metres[out_of_range.to_numpy()].all():
+                problems.append(
+                    Problem(
+                        source,
+                        "",
+                        f"{int(out_of_range.sum())} row(s) have coordinates in the "
+                        "thousands: they look like metres of a projected CRS, not "
+                        "degrees",
+                        "give their CRS with --points-crs (e.g. EPSG:32648 for UTM "
+                        "zone 48N, EPSG:9210 for VN-2000)",
+                    )
+                )
             for i in np.flatnonzero(out_of_range.to_numpy())[:20]:
                 swapped = abs(lon.iloc[i]) <= 90 < abs(lat.iloc[i]) <= 180
                 problems.append(
@@ -849,6 +1036,34 @@ def _points_from_table(
             geoms = geoms.copy()
             geoms[multi] = shapely.centroid(geoms[multi])
         wrong = ~np.isin(shapely.get_type_id(geoms), (0,)) & ~missing
+        xy = np.full((len(geoms), 2), np.nan)
+        is_point = ~wrong & ~missing
+        xy[is_point] = shapely.get_coordinates(geoms[is_point])[:, :2]
+        unusable = is_point & ~np.isfinite(xy).all(axis=1)
+        for i in np.flatnonzero(unusable)[:20]:
+            problems.append(
+                Problem(
+                    source,
+                    row_label(i),
+                    "point has no usable coordinates (NaN or infinite)",
+                    "give it a location or remove it",
+                )
+            )
+        if geometry.crs is not None and CRS.from_user_input(geometry.crs).is_geographic:
+            outside = is_point & ~unusable
+            outside[outside] = (np.abs(xy[outside, 0]) > 180) | (
+                np.abs(xy[outside, 1]) > 90
+            )
+            for i in np.flatnonzero(outside)[:20]:
+                problems.append(
+                    Problem(
+                        source,
+                        row_label(i),
+                        f"coordinates x={xy[i, 0]:g}, y={xy[i, 1]:g} are not degrees "
+                        f"although the layer declares {geometry.crs.to_string()[:40]}",
+                        "export the layer again with its real CRS",
+                    )
+                )
         for i in np.flatnonzero(wrong)[:20]:
             problems.append(
                 Problem(

@@ -373,6 +373,12 @@ def read_table(path: str | Path) -> tuple[pd.DataFrame, list[str]]:
     if not raw.strip():
         msg = f"{path}: the file is empty; export the table again"
         raise InputError(msg)
+    if b"\x00" in raw[:4096] and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        msg = (
+            f"{path}: a binary file, not a CSV text table; export the points as CSV "
+            "(or pass them as GeoJSON/GeoPackage/Shapefile)"
+        )
+        raise InputError(msg)
     text, encoding = _decode(raw, source=str(path))
     # Windows-1258 and some GIS exports store tone marks as combining characters.
     text = unicodedata.normalize("NFC", text)
@@ -489,15 +495,15 @@ def load_communes(
         source=source,
     )
     notes: list[str] = []
+    if len(gdf) == 0:
+        msg = f"{source}: the layer has no features; export the communes again"
+        raise InputError(msg)
     if "population" not in mapping:
         msg = (
             f"{source}: no population column found (looked for "
             f"{', '.join(COMMUNE_ALIASES['population'][:5])}, ...); name it with "
             "--column population=YOUR_COLUMN"
         )
-        raise InputError(msg)
-    if len(gdf) == 0:
-        msg = f"{source}: the layer has no features; export the communes again"
         raise InputError(msg)
     problems: list[Problem] = []
     out = pd.DataFrame(index=gdf.index)
@@ -994,7 +1000,7 @@ def _points_from_table(
             msg = f"--points-crs {crs!r} is not a CRS; use e.g. EPSG:4326 or EPSG:32648"
             raise CRSError(msg) from None
         if target_crs.is_geographic:
-            out_of_range = (lat.abs() > 90) | (lon.abs() > 180)
+            out_of_range = ((lat.abs() > 90) | (lon.abs() > 180)) & ~blank
             metres = ((lat.abs() > 1000) & (lon.abs() > 1000)).to_numpy()
             if out_of_range.any() and metres[out_of_range.to_numpy()].all():
                 problems.append(

@@ -38,9 +38,11 @@ class ValidatedInputs:
         The points after :func:`coverage.io.assign_points` (``commune_code``,
         ``inside`` and, with declared codes, ``declared_mismatch``).
     notes : list of str
-        Non-fatal findings across the layers (points outside every commune,
-        swapped coordinates in a few rows, declared codes that disagree), one
-        line each. Reading notes stay in ``communes.notes`` and ``points.notes``.
+        Every non-fatal finding, one line each: warnings across the layers first
+        (points outside every commune, swapped coordinates in a few rows, declared
+        codes that disagree), then the reading notes of both layers (encoding,
+        defaults applied, repairs; also in ``communes.notes`` and ``points.notes``,
+        so do not add those again).
     """
 
     communes: Loaded
@@ -118,6 +120,14 @@ class InputReport:
         )
 
 
+def _problem_of(exc: InputError, path: str | Path) -> Problem:
+    source = str(Path(path))
+    text = str(exc)
+    if text.startswith(f"{source}: "):
+        text = text[len(source) + 2 :]
+    return Problem(source, "", text, "")
+
+
 def check_inputs(
     boundaries: str | Path,
     points: str | Path,
@@ -152,12 +162,12 @@ def check_inputs(
         )
         report.problems += found
     except InputError as exc:
-        report.problems.append(Problem.from_error(exc))
+        report.problems.append(_problem_of(exc, boundaries))
     try:
         report.points, found = load_points(points, columns=columns, crs=points_crs)
         report.problems += found
     except InputError as exc:
-        report.problems.append(Problem.from_error(exc))
+        report.problems.append(_problem_of(exc, points))
     if report.communes is not None and report.points is not None:
         _cross_check(report, is_csv=Path(points).suffix.lower() in _CSV_SUFFIXES)
     return report
@@ -209,7 +219,10 @@ def validate_inputs(
         msg = f"{boundaries}, {points}: the layers could not be joined; check both"
         raise InputError(msg)
     return ValidatedInputs(
-        report.communes, report.points, report.assigned, report.warnings
+        report.communes,
+        report.points,
+        report.assigned,
+        report.warnings + report.reading_notes,
     )
 
 

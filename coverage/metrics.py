@@ -251,12 +251,13 @@ def _gap_reasons(df: pd.DataFrame, benchmark: Benchmark) -> np.ndarray:
             + f" people/point > {benchmark.people_per_point:,.0f}"
         )
         parts.append(np.where((n > 0) & ~df["meets_people"].to_numpy(), text, ""))
-    stacked = pd.DataFrame(np.column_stack(parts)).replace("", np.nan)
-    return (
-        stacked.apply(lambda r: "; ".join(r.dropna()), axis=1).to_numpy(dtype=object)
-        if len(stacked)
-        else np.array([], dtype=object)
-    )
+    joined = np.asarray(parts[0], dtype=object)
+    for part in parts[1:]:
+        part = np.asarray(part, dtype=object)
+        joined = np.where(
+            part == "", joined, np.where(joined == "", part, joined + "; " + part)
+        )
+    return np.asarray(joined, dtype=object)
 
 
 def compute_commune_metrics(

@@ -16,9 +16,11 @@ import click
 
 from . import __version__
 from .options import (
+    access_opts,
     benchmark_opt,
     input_opts,
     lang_opt,
+    map_opts,
     overwrite_opt,
     parse_kinds,
 )
@@ -114,6 +116,64 @@ def _resolve_inputs(
     return boundaries, points, False
 
 
+class _Progress:
+    """Stage lines on stderr (``[  1.2 s] distances ...``); silent with -q."""
+
+    def __init__(self, verbosity: int) -> None:
+        import time
+
+        self._clock = time.perf_counter
+        self.t0 = self._clock()
+        self.enabled = verbosity >= 0
+
+    def __call__(self, name: str) -> None:
+        if self.enabled:
+            click.echo(f"[{self._clock() - self.t0:6.1f} s] {name} …", err=True)
+
+    def items(self, iterable, *, label: str, length: int):
+        """Iterate with a progress bar on stderr (plain iteration when quiet)."""
+        if not self.enabled:
+            return _NullBar(iterable)
+        return click.progressbar(
+            iterable, length=length, label=label, file=sys.stderr, show_pos=True
+        )
+
+
+class _NullBar:
+    def __init__(self, iterable) -> None:
+        self.iterable = iterable
+
+    def __enter__(self):
+        return self.iterable
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+
+def _access_options(
+    no_access: bool,
+    cell_m: float,
+    within_km: tuple[float, ...] | None,
+    zones_km: float | None,
+    population_raster: str | None,
+):
+    from .pipeline import AccessOptions
+
+    return AccessOptions(
+        enabled=not no_access,
+        cell_m=cell_m,
+        thresholds_km=within_km,
+        zone_threshold_km=zones_km,
+        raster=population_raster,
+    )
+
+
+def _echo_outputs(written: list[Path]) -> None:
+    click.echo("Outputs:")
+    for path in written:
+        click.echo(f"  {path}")
+
+
 @main.command()
 @input_opts
 @benchmark_opt
@@ -126,20 +186,19 @@ def _resolve_inputs(
     type=click.Path(file_okay=False),
     help="Folder for the CSV, JSON and GeoPackage outputs.",
 )
-@click.option(
-    "--map",
-    "map_path",
-    default="maps/coverage.html",
-    show_default=True,
-    type=click.Path(dir_okay=False),
-    help="Where to write the interactive HTML map.",
-)
-@click.option("--no-map", is_flag=True, help="Do not write the map.")
+@map_opts
 @click.option(
     "--kinds",
     callback=parse_kinds,
     help="Comma-separated point kinds that count as service points "
     "(default: all, as in the national statistics).",
+)
+@access_opts
+@click.option(
+    "--by",
+    type=click.Choice(["province"]),
+    help="Also write one set of CSVs and one map per province "
+    "(OUT/by_province/<province>/, next to the map: by_province/<province>.html).",
 )
 @lang_opt
 @overwrite_opt
@@ -156,18 +215,27 @@ def analyze(
     out_dir: str,
     map_path: str,
     no_map: bool,
+    offline_map: bool,
     kinds: tuple[str, ...] | None,
+    cell_m: float,
+    within_km: tuple[float, ...] | None,
+    zones_km: float | None,
+    population_raster: str | None,
+    no_access: bool,
+    by: str | None,
     lang: str,
     overwrite: bool,
 ) -> None:
-    """Compute postal benchmark metrics per commune, district and province.
+    """Compute postal benchmark metrics, distance access and gaps; draw the map.
 
-    Loads a commune layer (polygons with population) and service points, assigns
-    points to communes, and writes to --out: communes.csv, districts.csv and
+    Validates and loads a commune layer (polygons with population) and service
+    points, assigns points to communes, measures how far people live from the
+    nearest point, and writes to --out: communes.csv, districts.csv and
     provinces.csv (when those levels exist), gaps.csv (failing communes ranked by
-    people affected), points_outside.csv, summary.json and coverage.gpkg; plus an
-    interactive map (default maps/coverage.html). With no arguments it runs on the
-    bundled synthetic sample.
+    people affected), uncovered_zones.csv, catchments.csv, distance_rules.csv
+    (benchmarks with distance rules), points_outside.csv, summary.json and
+    coverage.gpkg; plus an interactive map (default maps/coverage.html). With no
+    arguments it runs on the bundled synthetic sample.
 
     \b
     Examples:
@@ -175,11 +243,19 @@ def analyze(
         coverage analyze -b xa.gpkg -p buu_cuc.csv -B vn-strategy-2025 --lang vi
         coverage analyze -b gadm41_VNM_3.shp -p points.csv \\
             -c population=DS_2019 -c commune_code=GID_3 --out ket_qua --overwrite
+        coverage analyze -b vn_xa.gpkg -p diem.csv --cell-m 500 --by province
+        coverage analyze -B nl-5km --within 1,2,5 --offline-map
     """
     from .benchmarks import load_benchmark
     from .export import OutputSet
     from .pipeline import analyze as run_analysis
-    from .pipeline import output_targets, write_outputs
+    from .pipeline import (
+        output_targets,
+        province_targets,
+        split_by_province,
+        write_outputs,
+        write_province_outputs,
+    )
     from .report import format_summary
 
     verbosity = ctx.obj["verbosity"]
@@ -189,11 +265,14 @@ def analyze(
     outputs = _call(
         ctx, OutputSet, output_targets(out_dir, final_map), overwrite=overwrite
     )
-
-    def on_stage(name: str) -> None:
-        if verbosity >= 0:
-            click.echo(f"… {name}", err=True)
-
+    if by and (Path(out_dir) / "by_province").exists() and not overwrite:
+        raise CommandError(
+            f"{Path(out_dir) / 'by_province'}: output exists already; pass "
+            "--overwrite to replace it or choose another --out folder",
+            2,
+        )
+    progress = _Progress(verbosity)
+    options = _access_options(no_access, cell_m, within_km, zones_km, population_raster)
     result = _call(
         ctx,
         run_analysis,
@@ -205,12 +284,36 @@ def analyze(
         points_crs=points_crs,
         kinds=kinds,
         fix_invalid=fix_invalid,
-        on_stage=on_stage,
+        access=options,
+        on_stage=progress,
     )
     title = _map_title(boundaries, bench.name, is_sample=is_sample, lang=lang)
 
     def write() -> list[Path]:
         with outputs:
+            if by:
+                map_dir = None if final_map is None else Path(final_map).parent
+                per_province = province_targets(
+                    result,
+                    out_dir,
+                    None if map_dir is None else map_dir / "by_province",
+                )
+                outputs.add(f for files in per_province.values() for f in files)
+                parts = split_by_province(result)
+                with progress.items(
+                    parts.items(), label="provinces", length=len(parts)
+                ) as bar:
+                    for name, part in bar:
+                        write_province_outputs(
+                            part,
+                            outputs,
+                            per_province[name],
+                            lang=lang,
+                            title=f"{name} — {title}",
+                            offline_map=offline_map,
+                            synthetic=is_sample,
+                        )
+            progress("writing tables" + (" and the map" if final_map else ""))
             return write_outputs(
                 result,
                 outputs,
@@ -218,15 +321,18 @@ def analyze(
                 lang=lang,
                 map_path=final_map,
                 map_title=title,
+                offline_map=offline_map,
+                synthetic=is_sample,
             )
 
-    on_stage("writing outputs")
     written = _call(ctx, write)
     if verbosity >= 0:
         click.echo(format_summary(result.summary, lang=lang))
-        click.echo("Outputs:")
-        for path in written:
-            click.echo(f"  {path}")
+        shown = [p for p in written if "by_province" not in p.parts]
+        _echo_outputs(shown)
+        if len(shown) < len(written):
+            n = len(written) - len(shown)
+            click.echo(f"  … and {n} per-province files under {out_dir}/by_province")
 
 
 def _map_title(boundaries: str, benchmark: str, *, is_sample: bool, lang: str) -> str:
@@ -236,6 +342,291 @@ def _map_title(boundaries: str, benchmark: str, *, is_sample: bool, lang: str) -
         return title + (" — DỮ LIỆU MẪU TỔNG HỢP (không có thật)" if is_sample else "")
     title = f"Service-point coverage — {name} — benchmark {benchmark}"
     return title + (" — SYNTHETIC sample data (not real)" if is_sample else "")
+
+
+@main.command("map")
+@click.option(
+    "--from",
+    "from_dir",
+    default="out",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Output folder of a previous `coverage analyze` (or `coverage plan`).",
+)
+@click.option(
+    "--map",
+    "map_path",
+    default="maps/coverage.html",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="Where to write the map.",
+)
+@click.option(
+    "--offline-map",
+    is_flag=True,
+    help="Inline Leaflet so the map opens without internet.",
+)
+@click.option(
+    "--proposed",
+    type=click.Path(dir_okay=False),
+    help="Proposed points to show (proposed_points.csv of `coverage plan`); "
+    "default: the ones in the folder, if any.",
+)
+@lang_opt
+@overwrite_opt
+@click.pass_context
+def map_(
+    ctx: click.Context,
+    from_dir: str,
+    map_path: str,
+    offline_map: bool,
+    proposed: str | None,
+    lang: str,
+    overwrite: bool,
+) -> None:
+    """Redraw the gap map from a previous run's outputs, without recomputing.
+
+    Reads FROM/coverage.gpkg and FROM/summary.json (and the proposals of a plan,
+    when present), so the language or the offline mode can change in a second.
+
+    \b
+    Examples:
+        coverage map --from out --lang vi --map maps/ban_do.html
+        coverage map --from out/plan --map maps/plan.html --overwrite
+    """
+    from .export import OutputSet
+    from .pipeline import redraw_map
+
+    outputs = _call(ctx, OutputSet, [Path(map_path)], overwrite=overwrite)
+
+    def run() -> list[Path]:
+        with outputs:
+            redraw_map(
+                from_dir,
+                outputs.path(Path(map_path)),
+                lang=lang,
+                offline=offline_map,
+                proposed_path=proposed,
+            )
+            return outputs.commit()
+
+    written = _call(ctx, run)
+    if ctx.obj["verbosity"] >= 0:
+        _echo_outputs(written)
+
+
+@main.command()
+@input_opts
+@benchmark_opt
+@click.option(
+    "--add",
+    "-k",
+    type=click.IntRange(min=1),
+    help="Number of new points: place them where they bring the most people "
+    "within the coverage distance.",
+)
+@click.option(
+    "--target",
+    help="Fewest new points meeting a rule: 'all' (every populated cell within "
+    "the distance), a share such as '95%', or 'communes' (every commune with a "
+    "point).",
+)
+@click.option(
+    "--radius-km",
+    type=float,
+    help="Coverage distance [default: the benchmark radius, e.g. 2.9 km, or its "
+    "first distance rule].",
+)
+@click.option(
+    "--candidates",
+    type=click.Path(dir_okay=False),
+    help="Candidate sites (CSV with lat/lon or a point layer) instead of generated "
+    "ones.",
+)
+@click.option(
+    "--candidate-source",
+    type=click.Choice(["cells", "centres"]),
+    default="cells",
+    show_default=True,
+    help="Generated candidates: populated grid cells or one point per commune.",
+)
+@click.option(
+    "--max-candidates",
+    type=click.IntRange(min=1),
+    default=3000,
+    show_default=True,
+    help="Most generated candidate cells (the most populated cell per block).",
+)
+@click.option(
+    "--exclude",
+    type=click.Path(dir_okay=False),
+    help="Polygons where no new point may go (GeoJSON, GPKG, Shapefile).",
+)
+@click.option(
+    "--method",
+    type=click.Choice(["auto", "exact", "greedy"]),
+    default="auto",
+    show_default=True,
+    help="exact: MILP (HiGHS) with a time limit; greedy: lazy greedy with a "
+    "proven bound; auto: exact unless the instance is very large.",
+)
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0.1),
+    default=60.0,
+    show_default=True,
+    help="Solver time limit in seconds.",
+)
+@click.option(
+    "--out",
+    "-o",
+    "out_dir",
+    default="out/plan",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder for proposed_points.csv, before_after.csv and plan.json.",
+)
+@click.option(
+    "--map",
+    "map_path",
+    default="maps/plan.html",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="Map with the proposed points.",
+)
+@click.option("--no-map", is_flag=True, help="Do not write the map.")
+@click.option("--offline-map", is_flag=True, help="Inline Leaflet into the map.")
+@click.option(
+    "--kinds",
+    callback=parse_kinds,
+    help="Point kinds that count as existing service points (default: all).",
+)
+@click.option(
+    "--cell-m",
+    type=click.FloatRange(min=1.0),
+    default=500.0,
+    show_default=True,
+    help="Population grid cell size in metres (the demand of the optimiser; "
+    "500 m keeps exact solutions fast for radii of 2 km and more).",
+)
+@lang_opt
+@overwrite_opt
+@click.pass_context
+def plan(
+    ctx: click.Context,
+    boundaries: str | None,
+    points: str | None,
+    columns: dict[str, str],
+    crs: str | None,
+    points_crs: str | None,
+    fix_invalid: bool,
+    benchmark: str,
+    add: int | None,
+    target: str | None,
+    radius_km: float | None,
+    candidates: str | None,
+    candidate_source: str,
+    max_candidates: int,
+    exclude: str | None,
+    method: str,
+    time_limit: float,
+    out_dir: str,
+    map_path: str,
+    no_map: bool,
+    offline_map: bool,
+    kinds: tuple[str, ...] | None,
+    cell_m: float,
+    lang: str,
+    overwrite: bool,
+) -> None:
+    """Choose where to add service points, keeping every existing one.
+
+    --add K places K new points where they bring the most people within the
+    coverage distance (maximal covering); --target RULE finds the fewest new
+    points that meet a rule (set covering). Solved exactly with HiGHS within
+    --time-limit, or by a lazy greedy that reports the gap it can prove; the
+    status says which. Writes proposed_points.csv (rank, lat/lon, commune, newly
+    covered and running total population), before_after.csv (per commune: points,
+    radius, people per point and share within the distance, before and after),
+    plan.json, plan.gpkg and a map with the proposals.
+
+    \b
+    Examples:
+        coverage plan --add 10
+        coverage plan --target 95% --radius-km 5
+        coverage plan -b xa.gpkg -p diem.csv --target communes
+        coverage plan --add 20 --candidates sites.csv --exclude protected.gpkg
+    """
+    from .benchmarks import load_benchmark
+    from .export import OutputSet
+    from .pipeline import AccessOptions, plan_targets, run_plan, write_plan
+    from .pipeline import analyze as run_analysis
+
+    if (add is None) == (target is None):
+        raise click.UsageError("give exactly one of --add K or --target RULE", ctx=ctx)
+    verbosity = ctx.obj["verbosity"]
+    boundaries, points, is_sample = _resolve_inputs(ctx, boundaries, points)
+    bench = _call(ctx, load_benchmark, benchmark)
+    final_map = None if no_map else map_path
+    outputs = _call(
+        ctx, OutputSet, plan_targets(out_dir, final_map), overwrite=overwrite
+    )
+    progress = _Progress(verbosity)
+    analysis = _call(
+        ctx,
+        run_analysis,
+        boundaries,
+        points,
+        benchmark=bench,
+        columns=columns,
+        crs=crs,
+        points_crs=points_crs,
+        kinds=kinds,
+        fix_invalid=fix_invalid,
+        access=AccessOptions(cell_m=cell_m, catchments=False),
+        on_stage=progress,
+    )
+    run = _call(
+        ctx,
+        run_plan,
+        analysis,
+        add=add,
+        target=target,
+        radius_km=radius_km,
+        candidates_path=candidates,
+        candidate_source=candidate_source,
+        max_candidates=max_candidates,
+        exclude_path=exclude,
+        columns=columns,
+        kinds=kinds,
+        cell_m=cell_m,
+        time_limit_s=time_limit,
+        method=method,
+        on_stage=progress,
+    )
+    title = _map_title(boundaries, bench.name, is_sample=is_sample, lang=lang)
+
+    def write() -> list[Path]:
+        with outputs:
+            progress("writing the plan")
+            return write_plan(
+                analysis,
+                run,
+                outputs,
+                out_dir,
+                lang=lang,
+                map_path=final_map,
+                map_title=title,
+                offline_map=offline_map,
+                synthetic=is_sample,
+            )
+
+    written = _call(ctx, write)
+    if verbosity >= 0:
+        from .report import format_plan
+
+        click.echo(format_plan(run.summary, run.proposed, lang=lang))
+        _echo_outputs(written)
 
 
 @main.command()

@@ -80,7 +80,17 @@ def to_csv_frame(df: pd.DataFrame, *, lang: str = "en") -> pd.DataFrame:
         if pd.api.types.is_bool_dtype(series):
             out[col] = np.where(series.to_numpy(bool), yes, no)
         elif pd.api.types.is_float_dtype(series):
-            decimals = _DECIMALS.get(col, 4 if col.startswith("share_") else 3)
+            decimals = _DECIMALS.get(
+                col,
+                4
+                if col.startswith("share_")
+                else 0
+                if col.startswith(("pop_", "population", "newly_covered"))
+                or col.endswith("_pop")
+                else 5
+                if col in ("lat", "lon") or col.startswith("farthest_l")
+                else 3,
+            )
             out[col] = series.round(decimals)
             if decimals == 0:
                 out[col] = out[col].astype("Int64")
@@ -139,9 +149,23 @@ class OutputSet:
     """
 
     def __init__(self, targets: Iterable[str | Path], *, overwrite: bool) -> None:
-        self.targets = [Path(t) for t in targets]
-        existing = [t for t in self.targets if t.exists()]
-        if existing and not overwrite:
+        self.targets: list[Path] = []
+        self.overwrite = overwrite
+        self._staging: dict[Path, Path] = {}
+        self._written: set[Path] = set()
+        self.add(targets)
+
+    def add(self, targets: Iterable[str | Path]) -> None:
+        """Declare more outputs (e.g. once the provinces of the data are known).
+
+        Raises
+        ------
+        OutputExistsError
+            When one exists already and ``overwrite`` was not given.
+        """
+        new = [Path(t) for t in targets if Path(t) not in self.targets]
+        existing = [t for t in new if t.exists()]
+        if existing and not self.overwrite:
             names = ", ".join(str(t) for t in existing[:4])
             more = "" if len(existing) <= 4 else f" and {len(existing) - 4} more"
             msg = (
@@ -149,12 +173,15 @@ class OutputSet:
                 "it or choose another --out folder"
             )
             raise OutputExistsError(msg)
-        self._staging: dict[Path, Path] = {}
-        self._written: set[Path] = set()
+        self.targets += new
+        if self._staging:
+            self.prepare()
 
     def prepare(self) -> None:
         """Create the destination folders and their staging folders."""
         for folder in sorted({t.parent for t in self.targets}):
+            if folder in self._staging:
+                continue
             try:
                 folder.mkdir(parents=True, exist_ok=True)
                 self._staging[folder] = Path(
@@ -184,6 +211,10 @@ class OutputSet:
             if target in self._written:
                 os.replace(self._staging[target.parent] / target.name, target)
                 done.append(target)
+            elif self.overwrite and target.is_file():
+                # an output of an earlier run that this run has no content for
+                # (e.g. no point outside the communes any more) would be stale
+                target.unlink()
         self.abort()
         return done
 

@@ -47,6 +47,7 @@ from .i18n import label
 
 __all__ = [
     "ASSETS",
+    "BUNDLED_ASSETS",
     "KIND_COLOURS",
     "NEEDED_BINS",
     "RATIO_BINS",
@@ -58,7 +59,6 @@ __all__ = [
     "classify_share",
     "find_assets",
     "map_data",
-    "save_map",
     "share_bins",
     "simplify_coverage",
     "write_map",
@@ -904,28 +904,30 @@ def render_html(fmap: folium.Map) -> str:
     return fmap.get_root().render()
 
 
-def find_assets(assets_dir: str | Path | None = None) -> Path:
-    """Return the ``node_modules`` folder holding Leaflet for offline maps.
+BUNDLED_ASSETS = Path(__file__).resolve().parent / "assets"
 
-    Looked up in ``assets_dir``, then ``$COVERAGE_MAP_ASSETS``.
+
+def find_assets(assets_dir: str | Path | None = None) -> Path:
+    """Return the folder holding Leaflet's files for offline maps.
+
+    Looked up in ``assets_dir`` when given, else ``$COVERAGE_MAP_ASSETS`` when
+    set, else the copies shipped in the package (``coverage/assets``). A folder
+    may be an npm ``node_modules`` or the project folder above it.
 
     Raises
     ------
     OutputError
-        When no folder holds ``leaflet/dist/leaflet.js``.
+        When the chosen folder holds no ``leaflet/dist/leaflet.js``.
     """
-    candidates = [assets_dir, os.environ.get("COVERAGE_MAP_ASSETS")]
-    for cand in candidates:
-        if not cand:
-            continue
-        base = Path(cand)
-        for root in (base, base / "node_modules"):
-            if (root / "leaflet" / "dist" / "leaflet.js").is_file():
-                return root
+    chosen = assets_dir or os.environ.get("COVERAGE_MAP_ASSETS") or BUNDLED_ASSETS
+    base = Path(chosen)
+    for root in (base, base / "node_modules"):
+        if (root / "leaflet" / "dist" / "leaflet.js").is_file():
+            return root
     msg = (
-        "an offline map needs Leaflet's files: run `npm install leaflet@1.9.3 "
-        "leaflet.markercluster@1.5.3` in a folder and set COVERAGE_MAP_ASSETS to "
-        "its node_modules (or pass assets_dir)"
+        f"an offline map needs Leaflet's files, not found in {base}: run `npm "
+        "install leaflet@1.9.3 leaflet.markercluster@1.5.3` there, or unset "
+        "COVERAGE_MAP_ASSETS to use the copies shipped with coverage-planner"
     )
     raise OutputError(msg)
 
@@ -985,9 +987,10 @@ def write_map(
         Destination ``.html``; folders are created.
     offline
         Inline Leaflet (and Leaflet.markercluster) so the page works without
-        internet; the files come from :func:`find_assets`.
+        internet; the files come from :func:`find_assets` (by default the copies
+        shipped in the package).
     assets_dir
-        ``node_modules`` folder for ``offline``.
+        Another ``node_modules`` folder for ``offline``.
 
     Returns
     -------

@@ -20,12 +20,15 @@ from __future__ import annotations
 import click
 
 __all__ = [
+    "access_opts",
     "benchmark_opt",
     "input_opts",
     "lang_opt",
+    "map_opts",
     "overwrite_opt",
     "parse_columns",
     "parse_kinds",
+    "parse_km_list",
 ]
 
 KIND_CHOICES = (
@@ -123,3 +126,100 @@ lang_opt = click.option(
 overwrite_opt = click.option(
     "--overwrite", is_flag=True, help="Replace outputs that exist already."
 )
+
+
+def parse_km_list(ctx, param, value: str | None) -> tuple[float, ...] | None:
+    """Split ``--within 2,3,5`` into positive kilometres, or raise BadParameter."""
+    if not value:
+        return None
+    out = []
+    for item in value.replace(";", ",").split(","):
+        text = item.strip().lower().removesuffix("km").strip()
+        if not text:
+            continue
+        try:
+            km = float(text)
+        except ValueError:
+            km = float("nan")
+        if not km > 0 or km == float("inf"):
+            msg = f"{item.strip()!r} is not a positive distance in km (e.g. 2,3,5)"
+            raise click.BadParameter(msg, ctx=ctx, param=param)
+        out.append(km)
+    return tuple(out) or None
+
+
+def _positive(ctx, param, value: float | None) -> float | None:
+    if value is not None and not value > 0:
+        raise click.BadParameter(
+            f"must be positive, got {value:g}", ctx=ctx, param=param
+        )
+    return value
+
+
+def access_opts(func):
+    """Add --cell-m, --within, --zones-km, --population-raster, --no-access."""
+    decorators = [
+        click.option(
+            "--cell-m",
+            type=float,
+            default=250.0,
+            show_default=True,
+            callback=_positive,
+            help="Population grid cell size in metres (coarser is faster; 500 for "
+            "the whole country).",
+        ),
+        click.option(
+            "--within",
+            "within_km",
+            callback=parse_km_list,
+            metavar="KM[,KM...]",
+            help="Distances to report the share of population within "
+            "[default: the benchmark's distance rules, else 2,3,5].",
+        ),
+        click.option(
+            "--zones-km",
+            type=float,
+            callback=_positive,
+            help="Distance beyond which populated land is an uncovered zone "
+            "[default: the benchmark's first distance rule, else 5 km].",
+        ),
+        click.option(
+            "--population-raster",
+            type=click.Path(dir_okay=False),
+            help="Population raster (GeoTIFF, e.g. WorldPop) instead of spreading "
+            "each commune's population evenly; scaled to the commune figures. "
+            "Needs the raster extra: pip install 'coverage-planner[raster]'.",
+        ),
+        click.option(
+            "--no-access",
+            is_flag=True,
+            help="Skip distances (population surface, zones, catchments).",
+        ),
+    ]
+    for dec in reversed(decorators):
+        func = dec(func)
+    return func
+
+
+def map_opts(func):
+    """Add --map, --no-map, --offline-map."""
+    decorators = [
+        click.option(
+            "--map",
+            "map_path",
+            default="maps/coverage.html",
+            show_default=True,
+            type=click.Path(dir_okay=False),
+            help="Where to write the interactive HTML map.",
+        ),
+        click.option("--no-map", is_flag=True, help="Do not write the map."),
+        click.option(
+            "--offline-map",
+            is_flag=True,
+            help="Inline Leaflet into the map so it opens without internet "
+            "(background tiles still need a connection).",
+        ),
+    ]
+    for dec in reversed(decorators):
+        func = dec(func)
+    return func

@@ -10,7 +10,7 @@ import pandas as pd
 from .benchmarks import Benchmark
 from .io import KINDS
 
-__all__ = ["build_summary", "format_summary"]
+__all__ = ["build_summary", "format_plan", "format_summary"]
 
 _T = {
     "en": {
@@ -43,6 +43,24 @@ _T = {
         "access": "Population within {t} km of a point: {share} ({rule})",
         "mean_distance": "Population-weighted mean distance to the nearest point: "
         "{d:.2f} km (90% of people within {p90:.2f} km)",
+        "within": "Population within {t} km of a point: {share}",
+        "zones": "Uncovered zones beyond {t} km: {n:,} with {pop:,.0f} people "
+        "(uncovered_zones.csv)",
+        "plan_title": "Plan: {problem} within {r:g} km of a point",
+        "plan_status": "Status: {status} (method {method}, {time:.2f} s){gap}",
+        "plan_gap": "; proven gap {gap:.2%}, bound {bound:,.0f}",
+        "plan_new": "New points proposed: {n}; people newly within {r:g} km: "
+        "{pop:,.0f}",
+        "plan_share": "Share of population within {r:g} km: {before} → {after}",
+        "plan_radius": "Average service radius: {before} km → {after} km",
+        "plan_people": "People per point: {before} → {after}",
+        "plan_uncoverable": "Out of reach of every candidate: {pop:,.0f} people",
+        "plan_top": "Top proposals (rank, lat, lon, commune, newly covered):",
+        "problems": {
+            "mclp": "maximal covering",
+            "lscp": "fewest points meeting the target",
+            "commune": "a point in every commune",
+        },
     },
     "vi": {
         "title": "Mạng điểm phục vụ bưu chính",
@@ -74,6 +92,25 @@ _T = {
         "access": "Dân số trong phạm vi {t} km từ một điểm: {share} ({rule})",
         "mean_distance": "Khoảng cách bình quân (theo dân số) tới điểm gần nhất: "
         "{d:.2f} km (90% dân số trong phạm vi {p90:.2f} km)",
+        "within": "Dân số trong phạm vi {t} km từ một điểm: {share}",
+        "zones": "Vùng chưa được phục vụ (xa hơn {t} km): {n:,} vùng, {pop:,.0f} "
+        "người (uncovered_zones.csv)",
+        "plan_title": "Phương án: {problem}, phạm vi {r:g} km",
+        "plan_status": "Trạng thái: {status} (phương pháp {method}, {time:.2f} s){gap}",
+        "plan_gap": "; sai số tối ưu chứng minh được {gap:.2%}, cận {bound:,.0f}",
+        "plan_new": "Số điểm đề xuất mới: {n}; dân số được phục vụ thêm trong "
+        "{r:g} km: {pop:,.0f}",
+        "plan_share": "Tỷ lệ dân số trong phạm vi {r:g} km: {before} → {after}",
+        "plan_radius": "Bán kính phục vụ bình quân: {before} km → {after} km",
+        "plan_people": "Số dân bình quân trên một điểm: {before} → {after}",
+        "plan_uncoverable": "Không điểm ứng viên nào với tới: {pop:,.0f} người",
+        "plan_top": "Các đề xuất hàng đầu (thứ hạng, vĩ độ, kinh độ, xã, dân số "
+        "được phục vụ thêm):",
+        "problems": {
+            "mclp": "phủ tối đa",
+            "lscp": "ít điểm nhất đạt mục tiêu",
+            "commune": "mỗi xã có một điểm",
+        },
     },
 }
 
@@ -216,6 +253,23 @@ def format_summary(summary: dict, *, lang: str = "en") -> str:
                     + verdict(bool(rule["passes"])),
                 )
             )
+        if not access.get("rules"):
+            for w in access.get("within", []):
+                lines.append(
+                    "  "
+                    + t["within"].format(
+                        t=f"{w['distance_km']:g}", share=_pct(w["share"])
+                    )
+                )
+        if access.get("zone_threshold_km") is not None:
+            lines.append(
+                "  "
+                + t["zones"].format(
+                    t=f"{access['zone_threshold_km']:g}",
+                    n=int(access.get("n_uncovered_zones", 0)),
+                    pop=float(access.get("uncovered_population", 0.0)),
+                )
+            )
     lines.append(
         "  "
         + t["failing"].format(
@@ -240,4 +294,65 @@ def format_summary(summary: dict, *, lang: str = "en") -> str:
     if summary["notes"]:
         lines.append(f"{t['notes']}:")
         lines.extend(f"  - {n}" for n in summary["notes"])
+    return "\n".join(lines)
+
+
+def format_plan(summary: dict, proposed: pd.DataFrame, *, lang: str = "en") -> str:
+    """Render the plan summary (``plan.json``) and the top proposals as text."""
+    t = _T.get(lang, _T["en"])
+    r = float(summary["radius_km"])
+    gap = summary.get("gap")
+    gap_text = (
+        t["plan_gap"].format(gap=gap, bound=summary.get("bound") or 0.0) if gap else ""
+    )
+    lines = [
+        t["plan_title"].format(
+            problem=t["problems"].get(summary["problem"], summary["problem"]), r=r
+        ),
+        "  "
+        + t["plan_status"].format(
+            status=summary["status"],
+            method=summary["method"],
+            time=summary.get("solve_time_s") or 0.0,
+            gap=gap_text,
+        ),
+        "  "
+        + t["plan_new"].format(
+            n=int(summary["n_proposed"]),
+            r=r,
+            pop=summary.get("newly_covered_pop") or 0.0,
+        ),
+    ]
+    ba = summary.get("before_after", {})
+
+    def pair(key: str, fmt: str, scale: float = 1.0) -> tuple[str, str]:
+        def one(v: float | None) -> str:
+            return "–" if v is None else format(v * scale, fmt)
+
+        return one(ba.get(f"{key}_before")), one(ba.get(f"{key}_after"))
+
+    before, after = pair("share_within", ".1f", 100.0)
+    lines.append(
+        "  " + t["plan_share"].format(r=r, before=before + "%", after=after + "%")
+    )
+    before, after = pair("radius_km", ".2f")
+    lines.append("  " + t["plan_radius"].format(before=before, after=after))
+    before, after = pair("people_per_point", ",.0f")
+    lines.append("  " + t["plan_people"].format(before=before, after=after))
+    if summary.get("uncoverable_pop"):
+        lines.append(
+            "  " + t["plan_uncoverable"].format(pop=summary["uncoverable_pop"])
+        )
+    if summary.get("detail"):
+        lines.append(f"  {summary['detail']}")
+    if len(proposed):
+        lines.append("  " + t["plan_top"])
+        for row in proposed.head(10).itertuples():
+            name = getattr(row, "commune_name", "") or ""
+            lines.append(
+                f"    {row.rank:>3}  {row.lat:.5f}  {row.lon:.5f}  "
+                f"{row.commune_code} {name}  {row.newly_covered_pop:,.0f}"
+            )
+        if len(proposed) > 10:
+            lines.append(f"    … +{len(proposed) - 10} (proposed_points.csv)")
     return "\n".join(lines)

@@ -18,6 +18,8 @@ from hypothesis import strategies as st
 from coverage.errors import InputError, OutputError
 from coverage.i18n import LABELS, label
 from coverage.maps import (
+    ASSETS,
+    BUNDLED_ASSETS,
     MISSING,
     NEEDED_BINS,
     NO_POINT,
@@ -371,14 +373,20 @@ def test_offline_needs_assets(layers, tmp_path, monkeypatch):
     assert not (tmp_path / "m.html").exists()
 
 
-def test_offline_inlines_everything(layers, tmp_path):
-    if not (NODE_MODULES / "leaflet" / "dist" / "leaflet.js").is_file():
-        pytest.skip("npm assets missing: npm ci --prefix tests/browser")
+def test_bundled_assets_are_the_cdn_versions():
+    for package, version, path in ASSETS.values():
+        meta = json.loads((BUNDLED_ASSETS / package / "package.json").read_text())
+        assert meta["version"] == version
+        assert (BUNDLED_ASSETS / package / path).is_file()
+
+
+def test_offline_inlines_everything(layers, tmp_path, monkeypatch):
+    monkeypatch.delenv("COVERAGE_MAP_ASSETS", raising=False)
     communes, points = layers
     fmap = build_map(communes, points, benchmark=BENCH, cluster_above=10)
-    page = write_map(
-        fmap, tmp_path / "m.html", offline=True, assets_dir=NODE_MODULES
-    ).read_text(encoding="utf-8")
+    page = write_map(fmap, tmp_path / "m.html", offline=True).read_text(
+        encoding="utf-8"
+    )
     assert not re.search(r'<script src="http', page)
     assert not re.search(r'<link[^>]+href="http', page)
     assert "L.MarkerClusterGroup" in page or "MarkerClusterGroup" in page

@@ -1,0 +1,320 @@
+"""End to end through the CLI: access, uncovered zones, plans, map redraw, --by."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from common import points_in, square_communes, write_points_csv
+
+from coverage.cli import main
+
+
+def read_csv(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, encoding="utf-8-sig", dtype={"commune_code": str})
+
+
+def run(runner, *args: str, code: int = 0):
+    result = runner.invoke(main, list(args))
+    assert result.exit_code == code, result.output
+    return result
+
+
+def analyze_args(small_layers, tmp_path: Path, *extra: str) -> list[str]:
+    boundaries, points = small_layers
+    return [
+        "analyze",
+        "-b",
+        str(boundaries),
+        "-p",
+        str(points),
+        "--out",
+        str(tmp_path / "out"),
+        "--map",
+        str(tmp_path / "map.html"),
+        *extra,
+    ]
+
+
+def test_access_columns_zones_and_summary(runner, small_layers, tmp_path):
+    run(runner, *analyze_args(small_layers, tmp_path))
+    out = tmp_path / "out"
+    communes = read_csv(out / "communes.csv")
+    for t in ("2km", "3km", "5km"):
+        assert {f"pop_within_{t}", f"share_within_{t}"} <= set(communes.columns)
+    shares = communes[["share_within_2km", "share_within_3km", "share_within_5km"]]
+    assert (shares.diff(axis=1).iloc[:, 1:] >= 0).all().all()
+    # commune 00003 has no point: its nearest points are in 00002, >= 1 km away
+    row = communes.set_index("commune_code").loc["00003"]
+    assert row["mean_distance_km"] > 5 and row["share_within_2km"] == 0
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    access = summary["access"]
+    assert access["zone_threshold_km"] == 5.0
+    within5 = next(w for w in access["within"] if w["distance_km"] == 5.0)
+    zones = read_csv(out / "uncovered_zones.csv")
+    assert list(zones["rank"]) == list(range(1, len(zones) + 1))
+    assert zones["population"].is_monotonic_decreasing
+    # people within 5 km plus people in the zones are everybody, to rounding
+    assert within5["pop_within"] + zones["population"].sum() == pytest.approx(
+        26_000, abs=len(zones)
+    )
+    assert access["uncovered_population"] == pytest.approx(
+        26_000 - within5["pop_within"], abs=1e-6
+    )
+    catchments = read_csv(out / "catchments.csv")
+    assert catchments["pop_served"].sum() == pytest.approx(26_000, abs=len(catchments))
+    layers = {
+        name for name, _ in __import__("pyogrio").list_layers(out / "coverage.gpkg")
+    }
+    assert {"communes", "points", "uncovered_zones", "catchments"} <= layers
+
+
+def test_distance_rule_makes_communes_fail(runner, small_layers, tmp_path):
+    run(runner, *analyze_args(small_layers, tmp_path, "-B", "nl-5km"))
+    out = tmp_path / "out"
+    communes = read_csv(out / "communes.csv").set_index("commune_code")
+    assert "meets_access" in communes.columns
+    # commune 00001: 4 points near one corner leave its far corner 11 km away
+    row = communes.loc["00001"]
+    assert row["share_within_5km"] < 0.95
+    assert row["meets_access"] == "no" and row["fails"] == "yes"
+    assert "95% within 5 km needed" in row["gap_reasons"]
+    expected_beyond = round(row["population"] - row["pop_within_5km"])
+    assert row["people_affected"] >= expected_beyond
+    gaps = read_csv(out / "gaps.csv")
+    assert "00001" in set(gaps["commune_code"])
+    rules = read_csv(out / "distance_rules.csv")
+    overall = rules.loc[rules["level"] == "overall"].iloc[0]
+    assert overall["rule"] == "95.0% within 5 km"
+    assert overall["passes"] == "no"
+    assert overall["margin"] == pytest.approx(overall["share"] - 0.95, abs=1e-3)
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["access"]["rules"][0]["passes"] is False
+
+
+def test_within_option_and_no_access(runner, small_layers, tmp_path):
+    run(runner, *analyze_args(small_layers, tmp_path, "--within", "1,4.5", "--no-map"))
+    cols = set(read_csv(tmp_path / "out" / "communes.csv").columns)
+    assert {"share_within_1km", "share_within_4.5km"} <= cols
+    assert "share_within_2km" not in cols
+    run(
+        runner,
+        *analyze_args(small_layers, tmp_path, "--no-access", "--no-map", "--overwrite"),
+    )
+    cols = set(read_csv(tmp_path / "out" / "communes.csv").columns)
+    assert not any("within" in c for c in cols)
+    # the zones of the previous run would be stale: they are removed
+    assert not (tmp_path / "out" / "uncovered_zones.csv").exists()
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "abc", "2,x"])
+def test_bad_within_is_bad_input(runner, small_layers, tmp_path, value):
+    result = run(
+        runner, *analyze_args(small_layers, tmp_path, "--within", value), code=2
+    )
+    assert "--within" in result.output
+
+
+def test_progress_on_stderr_only(runner, small_layers, tmp_path):
+    result = runner.invoke(main, analyze_args(small_layers, tmp_path, "--no-map"))
+    assert result.exit_code == 0
+    assert "distances from" in result.stderr
+    assert "distances from" not in result.stdout
+    quiet = runner.invoke(
+        main, ["-q", *analyze_args(small_layers, tmp_path, "--no-map", "--overwrite")]
+    )
+    assert quiet.exit_code == 0
+    assert quiet.stderr == "" and quiet.stdout == ""
+
+
+def test_map_redraw_from_outputs(runner, small_layers, tmp_path):
+    run(runner, *analyze_args(small_layers, tmp_path, "--no-map"))
+    target = tmp_path / "redrawn.html"
+    run(
+        runner,
+        "map",
+        "--from",
+        str(tmp_path / "out"),
+        "--map",
+        str(target),
+        "--lang",
+        "vi",
+    )
+    page = target.read_text(encoding="utf-8")
+    for code in ("00001", "00002", "00003"):
+        assert f'"{code}"' in page
+    assert "Bán kính phục vụ" in page
+    result = run(
+        runner, "map", "--from", str(tmp_path / "out"), "--map", str(target), code=2
+    )
+    assert "--overwrite" in result.output
+    result = run(
+        runner,
+        "map",
+        "--from",
+        str(tmp_path / "nowhere"),
+        "--map",
+        str(tmp_path / "x.html"),
+        code=2,
+    )
+    assert "coverage.gpkg" in result.output and "coverage analyze" in result.output
+
+
+def plan_args(small_layers, tmp_path: Path, *extra: str) -> list[str]:
+    boundaries, points = small_layers
+    return [
+        "plan",
+        "-b",
+        str(boundaries),
+        "-p",
+        str(points),
+        "--out",
+        str(tmp_path / "plan"),
+        "--map",
+        str(tmp_path / "plan.html"),
+        *extra,
+    ]
+
+
+def test_plan_add_writes_ranked_proposals(runner, small_layers, tmp_path):
+    result = run(runner, *plan_args(small_layers, tmp_path, "--add", "3"))
+    out = tmp_path / "plan"
+    proposed = read_csv(out / "proposed_points.csv")
+    assert list(proposed["rank"]) == [1, 2, 3]
+    assert np.all(np.diff(proposed["newly_covered_pop"]) <= 0)
+    assert proposed["running_total_pop"].iloc[-1] == pytest.approx(
+        proposed["newly_covered_pop"].sum(), abs=3
+    )
+    assert proposed["lat"].between(-90, 90).all()
+    plan = json.loads((out / "plan.json").read_text(encoding="utf-8"))
+    assert plan["status"] == "optimal" and plan["n_proposed"] == 3
+    ba = plan["before_after"]
+    assert ba["share_within_after"] > ba["share_within_before"]
+    assert ba["n_points_after"] == ba["n_points_before"] + 3
+    before_after = read_csv(out / "before_after.csv")
+    assert (before_after["n_points_after"] >= before_after["n_points_before"]).all()
+    # existing points are kept, unmoved
+    kept = gpd.read_file(out / "coverage.gpkg", layer="points")
+    assert len(kept) == 6
+    page = (tmp_path / "plan.html").read_text(encoding="utf-8")
+    assert "Proposed" in page
+    assert "optimal" in result.stdout
+
+
+def test_plan_target_communes(runner, small_layers, tmp_path):
+    run(runner, *plan_args(small_layers, tmp_path, "--target", "communes", "--no-map"))
+    proposed = read_csv(tmp_path / "plan" / "proposed_points.csv")
+    # only 00003 lacks a point
+    assert list(proposed["commune_code"]) == ["00003"]
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        ((), "exactly one of --add"),
+        (("--add", "2", "--target", "all"), "exactly one of --add"),
+        (("--add", "0"), "--add"),
+        (("--target", "lots"), "unknown target rule"),
+        (("--add", "2", "--radius-km", "-1"), "--radius-km"),
+        (("--add", "2", "--candidates", "missing.csv"), "missing.csv"),
+    ],
+)
+def test_plan_bad_options(runner, small_layers, tmp_path, args, fragment):
+    result = run(runner, *plan_args(small_layers, tmp_path, *args), code=2)
+    assert fragment in result.output
+
+
+@pytest.fixture
+def two_provinces(tmp_path: Path) -> tuple[Path, Path]:
+    specs = [
+        ("00001", "Xã Một", "Huyện A", "Tỉnh Hòa Bình", 20000),
+        ("00002", "Xã Hai", "Huyện A", "Tỉnh Hòa Bình", 5000),
+        ("00003", "Xã Ba", "Huyện B", "Tỉnh Sơn La", 8000),
+        ("00004", "Xã Bốn", "Huyện C", "Tỉnh Sơn La", 3000),
+    ]
+    communes = square_communes(
+        [
+            {"ma_xa": c, "ten_xa": n, "ten_huyen": d, "ten_tinh": p, "dan_so": pop}
+            for c, n, d, p, pop in specs
+        ]
+    )
+    boundaries = tmp_path / "two.geojson"
+    communes.to_crs(4326).to_file(boundaries)
+    points = points_in(
+        [0, 0, 1, 2, 2, 2], staffed=[True, False, True, True, False, True]
+    )
+    return boundaries, write_points_csv(points, tmp_path / "two.csv")
+
+
+def test_by_province_sums_to_the_national_run(runner, two_provinces, tmp_path):
+    boundaries, points = two_provinces
+    out = tmp_path / "out"
+    result = run(
+        runner,
+        "analyze",
+        "-b",
+        str(boundaries),
+        "-p",
+        str(points),
+        "--out",
+        str(out),
+        "--map",
+        str(tmp_path / "maps" / "all.html"),
+        "--by",
+        "province",
+    )
+    assert "per-province files" in result.stdout
+    folders = sorted(p.name for p in (out / "by_province").iterdir())
+    assert folders == ["tinh-hoa-binh", "tinh-son-la"]
+    national = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    parts = [
+        json.loads((out / "by_province" / f / "summary.json").read_text("utf-8"))
+        for f in folders
+    ]
+    for key in ("population", "n_points", "n_staffed", "n_communes", "area_km2"):
+        assert sum(p["overall"][key] for p in parts) == pytest.approx(
+            national["overall"][key]
+        )
+    assert (
+        sum(p["overall"]["n_communes_failing"] for p in parts)
+        == national["overall"]["n_communes_failing"]
+    )
+    national_communes = read_csv(out / "communes.csv")
+    per = pd.concat(
+        [read_csv(out / "by_province" / f / "communes.csv") for f in folders]
+    )
+    merged = national_communes.merge(per, on="commune_code", suffixes=("", "_p"))
+    assert len(merged) == 4
+    assert (merged["points_needed"] == merged["points_needed_p"]).all()
+    assert np.allclose(merged["share_within_5km"], merged["share_within_5km_p"])
+    for f in folders:
+        assert (tmp_path / "maps" / "by_province" / f"{f}.html").is_file()
+    # a second run without --overwrite refuses before computing anything
+    again = run(
+        runner,
+        "analyze",
+        "-b",
+        str(boundaries),
+        "-p",
+        str(points),
+        "--out",
+        str(out),
+        "--no-map",
+        "--by",
+        "province",
+        code=2,
+    )
+    assert "--overwrite" in again.output
+
+
+def test_offline_map_needs_no_network(runner, small_layers, tmp_path):
+    run(runner, *analyze_args(small_layers, tmp_path, "--offline-map"))
+    page = (tmp_path / "map.html").read_text(encoding="utf-8")
+    assert '<script src="http' not in page
+    assert not re.search(r'<link[^>]+href="http', page)
+    assert "L.MarkerClusterGroup" in page or "L.map" in page

@@ -588,6 +588,89 @@ def _assign_to_communes(
     return loc[first].astype(np.int64), com[first].astype(np.int64)
 
 
+_EDGE_EPS_M = 1e-4
+
+
+def _expand(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return (range number, value) for every integer of the ranges ``[lo, hi)``."""
+    n = np.maximum(hi - lo, 0)
+    which = np.repeat(np.arange(len(n)), n)
+    return which, lo[which] + (np.arange(len(which)) - (np.cumsum(n) - n)[which])
+
+
+def _grid_cells_in_polygons(
+    polygons: np.ndarray, xs: np.ndarray, ys: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return (column, row, polygon) of the grid centres covered by valid polygons.
+
+    Same answer as ``_assign_to_communes`` on every centre of the grid (a centre on
+    a shared edge goes to the first polygon), in row-major order, without building a
+    point per cell: the rings are scanned row by row (even-odd crossings), and only
+    centres within ``_EDGE_EPS_M`` of a crossing, or on a row passing within it of a
+    vertex, are decided by GEOS.
+    """
+    ncol, nrow, eps = len(xs), len(ys), _EDGE_EPS_M
+    parts, part_owner = shapely.get_parts(polygons, return_index=True)
+    rings, ring_part = shapely.get_rings(parts, return_index=True)
+    coords, ring_idx = shapely.get_coordinates(rings, return_index=True)
+    vertex_owner = part_owner[ring_part][ring_idx]
+    edge = np.flatnonzero(ring_idx[:-1] == ring_idx[1:])
+    x0, y0 = coords[edge, 0], coords[edge, 1]
+    x1, y1 = coords[edge + 1, 0], coords[edge + 1, 1]
+    lo = np.searchsorted(ys, np.minimum(y0, y1), "left")
+    hi = np.searchsorted(ys, np.maximum(y0, y1), "left")
+    e, row = _expand(lo, hi)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        xc = x0[e] + (ys[row] - y0[e]) * ((x1[e] - x0[e]) / (y1[e] - y0[e]))
+    key = vertex_owner[edge][e] * np.int64(nrow) + row
+    order = np.lexsort((xc, key))
+    key, xc = key[order], xc[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    sizes = np.diff(np.r_[starts, len(key)])
+    # rows whose crossings cannot be trusted: odd counts, or a vertex near the row
+    v, vrow = _expand(
+        np.searchsorted(ys, coords[:, 1] - eps, "left"),
+        np.searchsorted(ys, coords[:, 1] + eps, "right"),
+    )
+    bad = np.union1d(
+        key[starts[sizes % 2 == 1]], vertex_owner[v] * np.int64(nrow) + vrow
+    )
+    good = ~np.isin(key, bad)
+    rank = np.arange(len(key)) - np.repeat(starts, sizes)
+    left = np.flatnonzero(good & (rank % 2 == 0))
+    k, col = _expand(
+        np.searchsorted(xs, xc[left] + eps, "right"),
+        np.searchsorted(xs, xc[left + 1] - eps, "left"),
+    )
+    sure_key = key[left][k]
+    # centres near a crossing, and every centre of an untrusted row, go to GEOS
+    near = np.flatnonzero(good)
+    k1, col1 = _expand(
+        np.searchsorted(xs, xc[near] - eps, "left"),
+        np.searchsorted(xs, xc[near] + eps, "right"),
+    )
+    bounds = shapely.bounds(polygons)
+    bad_owner = bad // nrow
+    k2, col2 = _expand(
+        np.searchsorted(xs, bounds[bad_owner, 0] - eps, "left"),
+        np.searchsorted(xs, bounds[bad_owner, 2] + eps, "right"),
+    )
+    test_key = np.concatenate([key[near][k1], bad[k2]])
+    test_col = np.concatenate([col1, col2])
+    hit = shapely.intersects_xy(
+        polygons[test_key // nrow], xs[test_col], ys[test_key % nrow]
+    )
+    all_key = np.concatenate([sure_key, test_key[hit]])
+    all_col = np.concatenate([col, test_col[hit]])
+    owner, row = np.divmod(all_key, nrow)
+    cell = row * np.int64(ncol) + all_col
+    order = np.lexsort((owner, cell))
+    cell, owner = cell[order], owner[order]
+    first = np.r_[True, cell[1:] != cell[:-1]]
+    row, col = np.divmod(cell[first], ncol)
+    return col, row, owner[first]
+
+
 def _unplaced_notes(codes: np.ndarray, pop_unplaced: np.ndarray) -> list[str]:
     bad = pop_unplaced > 0
     if not bad.any():
@@ -653,7 +736,22 @@ def build_population_grid(
         polys = geoms[populated]
         xs = minx + (np.arange(ncol) + 0.5) * cell_m
         rows_per_chunk = max(1, _CHUNK_CELLS // ncol)
-        for r0 in range(0, nrow, rows_per_chunk):
+        scan = (
+            shapely.is_valid(polys).all()
+            and (
+                (shapely.get_type_id(polys) == 3) | (shapely.get_type_id(polys) == 6)
+            ).all()
+        )
+        if scan:
+            gx, gy, com = _grid_cells_in_polygons(
+                polys, xs, miny + (np.arange(nrow) + 0.5) * cell_m
+            )
+            loc_x.append(xs[gx])
+            loc_y.append(miny + (gy + 0.5) * cell_m)
+            loc_c.append(idx_map[com])
+            loc_ix.append(gx)
+            loc_iy.append(gy)
+        for r0 in range(0, nrow if not scan else 0, rows_per_chunk):
             rows = np.arange(r0, min(nrow, r0 + rows_per_chunk))
             gx, gy = np.meshgrid(np.arange(ncol), rows)
             gx, gy = gx.ravel(), gy.ravel()

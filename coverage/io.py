@@ -14,6 +14,7 @@ import csv
 import io
 import re
 import unicodedata
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -253,7 +254,10 @@ def _read_spatial(path: Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
     try:
         import pyogrio
 
-        gdf = pyogrio.read_dataframe(path, layer=layer)
+        with warnings.catch_warnings():
+            # GDAL notes on odd properties (lists, JSON-like text) are not for users.
+            warnings.simplefilter("ignore")
+            gdf = pyogrio.read_dataframe(path, layer=layer)
     except Exception as exc:  # pyogrio/GDAL raise many types for unreadable files
         reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         msg = (
@@ -551,7 +555,7 @@ def load_communes(
             Problem(
                 source,
                 f"features {rows}",
-                f"commune code {code!r} appears {len(grp)} times",
+                f"commune code {_shown(code)} appears {len(grp)} times",
                 "codes must be unique; fix the codes or dissolve the duplicates",
             )
         )
@@ -581,7 +585,7 @@ def load_communes(
             Problem(
                 source,
                 f"feature {i + 1} ({name_of[i]})",
-                f"population {raw_value!r} is not a number",
+                f"population {_shown(raw_value)} is not a number",
                 "write a whole number such as 12345",
             )
         )
@@ -645,6 +649,16 @@ def load_communes(
             )
     frame = gpd.GeoDataFrame(out, geometry=geoms, crs=gdf.crs).reset_index(drop=True)
     return Loaded(frame, notes, mapping), problems
+
+
+def _shown(value: object) -> str:
+    """Quote a cell for a message: plain Python values, long text shortened."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    elif isinstance(value, np.ndarray):
+        value = value.tolist()
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _more(source: str, n: int, what: str) -> Problem:
@@ -928,7 +942,7 @@ def _points_from_table(
                 Problem(
                     source,
                     row_label(i),
-                    f"kind {table[mapping['kind']].iloc[i]!r} not recognised",
+                    f"kind {_shown(table[mapping['kind']].iloc[i])} not recognised",
                     f"use one of {', '.join(KINDS)}",
                 )
             )
@@ -943,7 +957,8 @@ def _points_from_table(
                     Problem(
                         source,
                         row_label(i),
-                        f"{key} value {table[mapping[key]].iloc[i]!r} is not yes/no",
+                        f"{key} value {_shown(table[mapping[key]].iloc[i])} "
+                        "is not yes/no",
                         "write yes or no (1/0, true/false, có/không also work)",
                     )
                 )
@@ -964,7 +979,7 @@ def _points_from_table(
             Problem(
                 source,
                 rows,
-                f"point id {pid!r} appears {len(grp)} times",
+                f"point id {_shown(pid)} appears {len(grp)} times",
                 "ids must be unique; fix or remove the duplicates",
             )
         )
@@ -980,8 +995,8 @@ def _points_from_table(
                 Problem(
                     source,
                     row_label(i),
-                    f"coordinates ({table[mapping['lat']].iloc[i]!r}, "
-                    f"{table[mapping['lon']].iloc[i]!r}) are not numbers",
+                    f"coordinates ({_shown(table[mapping['lat']].iloc[i])}, "
+                    f"{_shown(table[mapping['lon']].iloc[i])}) are not numbers",
                     "write decimal degrees such as 20.8133, 105.3383",
                 )
             )

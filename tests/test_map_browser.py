@@ -297,3 +297,48 @@ def _hover_latlon(page, lat: float, lon: float) -> str:
     tip = page.locator(".leaflet-tooltip.cv-tooltip")
     tip.wait_for(state="visible", timeout=5000)
     return tip.inner_text()
+
+
+def test_sample_plan_map_shows_proposals_and_zones(browser, tmp_path):
+    """`coverage plan` on the sample: its proposals and uncovered zones in the page."""
+    if not (ROOT / "data" / "boundaries" / "communes.geojson").is_file():
+        pytest.skip("sample data missing")
+    from click.testing import CliRunner
+
+    from coverage.cli import main
+
+    html = tmp_path / "plan.html"
+    out = tmp_path / "plan"
+    result = CliRunner().invoke(
+        main, ["plan", "--add", "5", "--out", str(out), "--map", str(html)]
+    )
+    assert result.exit_code == 0, result.output
+    proposed = pd.read_csv(out / "proposed_points.csv", encoding="utf-8-sig")
+    page, router, errors = browser.open(html)
+    try:
+        assert page.locator("path.cv-proposed").count() == len(proposed) == 5
+        zones = page.locator("path.cv-uncovered")
+        assert zones.count() > 0
+        page.screenshot(path=str(artifact("sample_plan.png")))
+        page.get_by_label(re.compile("Uncovered zones")).uncheck()
+        assert page.locator("path.cv-uncovered").count() == 0
+        page.get_by_label(re.compile("Proposed")).uncheck()
+        assert page.locator("path.cv-proposed").count() == 0
+        page.get_by_label(re.compile("Population within 5 km")).check()
+        assert page.locator("path.cv-layer-share").count() > 0
+        assert errors == []
+        assert router.aborted == []
+    finally:
+        page.close()
+    redrawn = tmp_path / "redrawn.html"
+    result = CliRunner().invoke(
+        main, ["map", "--from", str(out), "--map", str(redrawn), "--lang", "vi"]
+    )
+    assert result.exit_code == 0, result.output
+    page, _router, errors = browser.open(redrawn)
+    try:
+        assert page.locator("path.cv-proposed").count() == 5
+        assert "Điểm đề xuất" in page.locator(".cv-legend").inner_text()
+        assert errors == []
+    finally:
+        page.close()

@@ -10,6 +10,9 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import signal
+import subprocess
+import sys
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -790,6 +793,44 @@ def test_interrupted_write_keeps_previous_outputs(
     assert len(calls) == 3
     assert _outputs(out) == before
     assert _leftovers(tmp_path) == []
+
+
+KILL_MIDWAY = """
+import os, signal, sys
+import pandas as pd
+from coverage.cli import main
+
+real = pd.DataFrame.to_csv
+calls = []
+
+def to_csv(self, path=None, *args, **kwargs):
+    calls.append(path)
+    if len(calls) == 2:
+        real(self, path, *args, **kwargs)
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(self, path, *args, **kwargs)
+
+pd.DataFrame.to_csv = to_csv
+main(sys.argv[1:])
+"""
+
+
+def test_killed_run_keeps_previous_outputs(runner, tmp_path):
+    built = build(tmp_path)
+    out = tmp_path / "out"
+    assert _analyze(runner, built, out).exit_code == 0
+    before = _outputs(out)
+    args = [*_args(built), "--no-map", "--out", str(out), "--overwrite"]
+    killed = subprocess.run(
+        [sys.executable, "-c", KILL_MIDWAY, "analyze", *args],
+        capture_output=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert _outputs(out) == before
+    staged = [p for p in out.iterdir() if p.is_dir()]
+    assert all(p.name.startswith(".coverage-tmp-") for p in staged)
 
 
 def test_first_run_interrupted_leaves_nothing(runner, tmp_path, monkeypatch):

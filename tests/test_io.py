@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import unicodedata
 import zipfile
 
@@ -310,3 +311,106 @@ def test_population_rounding_keeps_integers(tmp_path):
     path = tmp_path / "f.gpkg"
     g.to_file(path)
     assert read_communes(path).frame["population"].dtype == np.int64
+
+
+def test_load_communes_returns_every_problem_without_raising(tmp_path):
+    from coverage.io import load_communes
+
+    g = square_communes(
+        [
+            {"ma_xa": "1", "dan_so": "x"},
+            {"ma_xa": "2", "dan_so": 5, "geometry": bow_tie},
+        ]
+    )
+    path = tmp_path / "two.gpkg"
+    g.to_file(path)
+    loaded, problems = load_communes(path)
+    assert len(loaded.frame) == 2
+    assert [p.where for p in problems] == ["feature 1 (1)", "feature 2 (2)"]
+    assert all(p.fatal for p in problems)
+
+
+def test_collection_without_polygon_is_not_kept_by_fix_invalid(tmp_path):
+    line_only = shapely.GeometryCollection([shapely.LineString([(0, 0), (1, 1)])])
+    both = shapely.GeometryCollection(
+        [shapely.box(0, 0, 10, 10), shapely.Point(50, 50)]
+    )
+    g = square_communes(
+        [
+            {"ma_xa": "1", "dan_so": 5, "geometry": both},
+            {"ma_xa": "2", "dan_so": 5, "geometry": line_only},
+        ]
+    )
+    path = tmp_path / "gc.gpkg"
+    g.to_file(path)
+    with pytest.raises(ValidationError) as info:
+        read_communes(path, fix_invalid=True)
+    assert "feature 2 (2): geometry collection holds no polygon" in str(info.value)
+    assert "feature 1" not in str(info.value)
+
+
+def test_zero_area_differs_from_bow_tie(tmp_path):
+    flat = shapely.Polygon([(0, 0), (5, 0), (10, 0), (0, 0)])
+    g = square_communes(
+        [
+            {"ma_xa": "1", "dan_so": 5, "geometry": flat},
+            {"ma_xa": "2", "dan_so": 5, "geometry": bow_tie},
+        ]
+    )
+    path = tmp_path / "flat.gpkg"
+    g.to_file(path)
+    with pytest.raises(ValidationError) as info:
+        read_communes(path)
+    text = str(info.value)
+    assert "feature 1 (1): has zero area" in text
+    assert "feature 2 (2): invalid geometry (Self-intersection" in text
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("inf", "population 'inf' is not a number"),
+        ("1e400", "population '1e400' is not a number"),
+        ("2e10", "population 2e+10 is more than the world's population"),
+    ],
+)
+def test_population_that_cannot_be_a_count(tmp_path, value, message):
+    g = square_communes([{"ma_xa": "1", "dan_so": value}])
+    path = tmp_path / "p.gpkg"
+    g.to_file(path)
+    with pytest.raises(ValidationError, match=re.escape(message)):
+        read_communes(path)
+
+
+def test_more_than_twenty_problems_are_counted(tmp_path):
+    g = square_communes([{"ma_xa": str(i), "dan_so": "?"} for i in range(25)])
+    path = tmp_path / "many.gpkg"
+    g.to_file(path)
+    with pytest.raises(ValidationError) as info:
+        read_communes(path)
+    assert len(info.value.problems) == 21
+    assert "... and 5 more features with this population problem" in str(info.value)
+
+
+def test_long_values_are_shortened_in_messages(tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_text(f"id,kind,lat,lon\nA,{'x' * 5000},20.8,105.3\n", encoding="utf-8")
+    with pytest.raises(ValidationError) as info:
+        read_points(path)
+    assert len(str(info.value)) < 300
+    assert "kind '" + "x" * 56 + "... not recognised" in str(info.value)
+
+
+def test_binary_file_named_csv(tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_bytes(b"PK\x03\x04\x00\x00" + bytes(range(256)))
+    with pytest.raises(InputError, match="a binary file, not a CSV text table"):
+        read_points(path)
+
+
+def test_point_layer_with_projected_coordinates_declared_as_degrees(tmp_path):
+    pts = points_in([0, 0]).set_crs(4326, allow_override=True)
+    path = tmp_path / "p.gpkg"
+    pts.to_file(path)
+    with pytest.raises(ValidationError, match="are not degrees although the layer"):
+        read_points(path)

@@ -35,7 +35,7 @@ from coverage.maps import (
 )
 
 sys.path.insert(0, str(Path(__file__).parent))
-from browser_support import BENCH, NODE_MODULES, XSS_NAME, grid_layers
+from browser_support import BENCH, XSS_NAME, grid_layers
 
 
 @pytest.fixture(scope="module")

@@ -226,17 +226,7 @@ def _load(
     points_crs: str | None,
     fix_invalid: bool,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, list[str]]:
-    try:
-        from .validate import validate_inputs
-    except ImportError:  # pragma: no cover - until coverage.validate lands
-        from .io import assign_points, read_communes, read_points
-
-        loaded_c = read_communes(
-            boundaries, columns=columns, crs=crs, fix_invalid=fix_invalid
-        )
-        loaded_p = read_points(points, columns=columns, crs=points_crs)
-        assigned, notes = assign_points(loaded_p.frame, loaded_c.frame)
-        return loaded_c.frame, assigned, loaded_c.notes + loaded_p.notes + notes
+    from .validate import validate_inputs
 
     checked = validate_inputs(
         boundaries,

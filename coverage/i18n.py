@@ -138,6 +138,69 @@ LABELS: dict[str, dict[str, str]] = {
         "vi": "Khoảng cách lớn nhất (km)",
     },
     "pop_surface": {"en": "Population (surface)", "vi": "Dân số (bề mặt)"},
+    "farthest_lon": {
+        "en": "Farthest populated place: longitude",
+        "vi": "Nơi có dân xa nhất: kinh độ",
+    },
+    "farthest_lat": {
+        "en": "Farthest populated place: latitude",
+        "vi": "Nơi có dân xa nhất: vĩ độ",
+    },
+    "meets_access": {
+        "en": "Meets distance rules",
+        "vi": "Đạt chỉ tiêu khoảng cách",
+    },
+    "pop_served": {"en": "Population served", "vi": "Dân số được phục vụ"},
+    "equivalent_radius_km": {
+        "en": "Equivalent radius (km)",
+        "vi": "Bán kính tương đương (km)",
+    },
+    "n_colocated": {
+        "en": "Points at the same location",
+        "vi": "Số điểm cùng vị trí",
+    },
+    "commune_codes": {"en": "Commune codes", "vi": "Mã xã/phường"},
+    "rule": {"en": "Rule", "vi": "Chỉ tiêu"},
+    "level": {"en": "Level", "vi": "Cấp"},
+    "distance_km": {"en": "Distance (km)", "vi": "Khoảng cách (km)"},
+    "min_share": {"en": "Required share", "vi": "Tỷ lệ yêu cầu"},
+    "share": {"en": "Share reached", "vi": "Tỷ lệ đạt được"},
+    "margin": {"en": "Margin", "vi": "Chênh lệch"},
+    "passes": {"en": "Passes", "vi": "Đạt"},
+    "newly_covered_pop": {
+        "en": "Population newly within reach",
+        "vi": "Dân số được phục vụ thêm",
+    },
+    "running_total_pop": {
+        "en": "Running total of population",
+        "vi": "Dân số cộng dồn",
+    },
+    "n_points_before": {"en": "Points before", "vi": "Số điểm trước"},
+    "n_points_after": {"en": "Points after", "vi": "Số điểm sau"},
+    "radius_km_before": {
+        "en": "Average service radius before (km)",
+        "vi": "Bán kính phục vụ bình quân trước (km)",
+    },
+    "radius_km_after": {
+        "en": "Average service radius after (km)",
+        "vi": "Bán kính phục vụ bình quân sau (km)",
+    },
+    "people_per_point_before": {
+        "en": "People per point before",
+        "vi": "Số dân/điểm trước",
+    },
+    "people_per_point_after": {
+        "en": "People per point after",
+        "vi": "Số dân/điểm sau",
+    },
+    "share_within_before": {
+        "en": "Share within the distance before",
+        "vi": "Tỷ lệ dân trong phạm vi trước",
+    },
+    "share_within_after": {
+        "en": "Share within the distance after",
+        "vi": "Tỷ lệ dân trong phạm vi sau",
+    },
     "n_locations": {"en": "Population locations", "vi": "Số vị trí dân cư"},
     # map texts
     "map.layer.radius": {

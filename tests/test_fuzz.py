@@ -217,7 +217,7 @@ def small_layers(draw) -> dict:
     n = draw(st.integers(1, 4))
     communes = []
     for i in range(n):
-        shape = draw(st.sampled_from(["box", "box", "box", "bowtie", "sliver"]))
+        shape = draw(st.sampled_from(["box"] * 8 + ["bowtie", "sliver"]))
         x0 = i * 1000.0 + draw(st.floats(-300, 300))
         size = draw(st.floats(1.0, 3000.0))
         if shape == "box":
@@ -230,19 +230,23 @@ def small_layers(draw) -> dict:
             geom = shapely.Polygon([(x0, 0), (x0 + size, 0), (x0 + 2 * size, 0)])
         population = draw(
             st.one_of(
-                st.integers(-5, 10**6),
-                st.integers(0, 10**13),
+                st.integers(0, 10**6),
+                st.integers(0, 10**6),
+                st.integers(-5, 10**13),
                 st.sampled_from(["", "1.234", "x", "1e400"]),
             )
         )
-        code = draw(st.sampled_from(["A", "B", "C", "D", "0001", ""]))
+        code = f"C{i}"
+        if draw(st.integers(0, 4)) == 0:
+            code = draw(st.sampled_from(["C0", "0001", ""]))
         communes.append((code, str(population), geom))
+    odd = st.integers(0, 9).map(lambda v: v == 0)
     points = [
         (
-            draw(st.floats(-2000, 6000)),
-            draw(st.floats(-2000, 4000)),
-            draw(st.sampled_from(["post office", "agent", "letter box", "??"])),
-            draw(st.sampled_from(["yes", "no", "maybe"])),
+            draw(st.floats(-2000, 6000) if draw(odd) else st.floats(0, n * 1000.0)),
+            draw(st.floats(-2000, 4000) if draw(odd) else st.floats(0, 1000.0)),
+            draw(st.sampled_from(["??"] if draw(odd) else ["post office", "agent"])),
+            draw(st.sampled_from(["maybe"] if draw(odd) else ["yes", "no"])),
         )
         for _ in range(draw(st.integers(0, 6)))
     ]

@@ -88,12 +88,15 @@ class InputReport:
     @property
     def reading_notes(self) -> list[str]:
         """What was detected while reading (encoding, defaults, repairs)."""
-        return [
-            note
-            for loaded in (self.communes, self.points)
-            if loaded is not None
-            for note in loaded.notes
-        ]
+        notes = []
+        for path, loaded in (
+            (self.boundaries, self.communes),
+            (self.points_path, self.points),
+        ):
+            name = Path(path).name
+            for note in loaded.notes if loaded is not None else []:
+                notes.append(note if note.startswith(name) else f"{name}: {note}")
+        return notes
 
     def summary(self) -> str:
         """One line: ``OK: ...`` or ``FAILED: ...`` with the counts."""

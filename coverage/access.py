@@ -1160,9 +1160,16 @@ def _footprints(surface: PopulationSurface, sel: np.ndarray) -> np.ndarray:
         c = surface.cell_m
         ix, iy = surface.ix[sel][cell], surface.iy[sel][cell]
         # edges from integer indices so neighbouring squares share vertices exactly
-        out[cell] = shapely.box(
+        boxes = shapely.box(
             x0 + ix * c, y0 + iy * c, x0 + (ix + 1) * c, y0 + (iy + 1) * c
         )
+        # cells of a fallback grid (settlement or raster surfaces) carry no index
+        free = ix < 0
+        if free.any():
+            h = c / 2
+            x, y = surface.x_m[sel][cell][free], surface.y_m[sel][cell][free]
+            boxes[free] = shapely.box(x - h, y - h, x + h, y + h)
+        out[cell] = boxes
     com = kind == FOOTPRINT_COMMUNE
     if com.any():
         out[com] = surface.commune_geoms[surface.commune[sel][com]]
@@ -1264,7 +1271,12 @@ def uncovered_zones(
     cells = surface.footprint[far] == FOOTPRINT_CELL
     merged = []
     if cells.any():
-        merged.append(shapely.coverage_union_all(shapes[cells]))
+        try:
+            merged.append(shapely.coverage_union_all(shapes[cells]))
+        except shapely.errors.GEOSException:
+            # squares of grids with different origins (fallback grids of
+            # communes without settlements or pixels) may overlap
+            merged.append(shapely.union_all(shapes[cells]))
     if (~cells).any():
         merged.append(shapely.union_all(shapes[~cells]))
     union = shapely.union_all(merged)

@@ -156,6 +156,8 @@ def _access_options(
     within_km: tuple[float, ...] | None,
     zones_km: float | None,
     population_raster: str | None,
+    settlements: str | None = None,
+    no_rescale: bool = False,
 ):
     from .pipeline import AccessOptions
 
@@ -165,6 +167,8 @@ def _access_options(
         thresholds_km=within_km,
         zone_threshold_km=zones_km,
         raster=population_raster,
+        settlements=settlements,
+        rescale=not no_rescale,
     )
 
 
@@ -221,6 +225,8 @@ def analyze(
     within_km: tuple[float, ...] | None,
     zones_km: float | None,
     population_raster: str | None,
+    settlements: str | None,
+    no_rescale: bool,
     no_access: bool,
     by: str | None,
     lang: str,
@@ -272,7 +278,15 @@ def analyze(
             2,
         )
     progress = _Progress(verbosity)
-    options = _access_options(no_access, cell_m, within_km, zones_km, population_raster)
+    options = _access_options(
+        no_access,
+        cell_m,
+        within_km,
+        zones_km,
+        population_raster,
+        settlements,
+        no_rescale,
+    )
     result = _call(
         ctx,
         run_analysis,

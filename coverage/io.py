@@ -39,6 +39,7 @@ __all__ = [
     "normalise_key",
     "read_communes",
     "read_points",
+    "read_settlements",
     "read_table",
 ]
 
@@ -838,6 +839,77 @@ def read_points(
     if problems:
         raise ValidationError(problems)
     return loaded
+
+
+def read_settlements(
+    path: str | Path,
+    *,
+    columns: dict[str, str] | None = None,
+    crs: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Read settlement points (villages, hamlets) with their population.
+
+    Parameters
+    ----------
+    path
+        CSV with lat/lon and a population column (``population``, ``dan_so``,
+        ``pop``...), or a point layer.
+    columns
+        Explicit column names (``lat``, ``lon``, ``population``...).
+    crs
+        CRS of the coordinates; CSV coordinates default to EPSG:4326.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``name``, ``population`` and point geometry, one row per settlement.
+
+    Raises
+    ------
+    InputError, ValidationError
+        Unreadable file, no population column, bad coordinates or populations.
+    """
+    loaded, problems = load_points(path, columns=columns, crs=crs)
+    source = str(path)
+    src = Path(path)
+    if src.suffix.lower() in {".csv", ".txt", ".tsv"}:
+        table, _ = read_table(src)
+    else:
+        gdf = _read_spatial(src)
+        table = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    mapping = _map_columns(
+        list(table.columns),
+        {"population": COMMUNE_ALIASES["population"]},
+        columns,
+        source=source,
+    )
+    if "population" not in mapping:
+        msg = (
+            f"{source}: no population column found in the settlements; name it with "
+            "--column population=YOUR_COLUMN"
+        )
+        raise InputError(msg)
+    pop, bad = parse_number(
+        table[mapping["population"]].reset_index(drop=True), integer=True
+    )
+    frame = loaded.frame.reset_index(drop=True)
+    for i in np.flatnonzero(bad | pop.isna().to_numpy() | (pop < 0).to_numpy())[:20]:
+        problems.append(
+            Problem(
+                source,
+                f"row {i + 2}",
+                f"settlement population {_shown(table[mapping['population']].iloc[i])}"
+                " is not a number of 0 or more",
+                "write a whole number such as 350",
+            )
+        )
+    if problems:
+        raise ValidationError(problems)
+    return gpd.GeoDataFrame(
+        {"name": frame["name"], "population": pop.to_numpy(float)},
+        geometry=frame.geometry.values,
+        crs=frame.crs,
+    )
 
 
 def load_points(

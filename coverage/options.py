@@ -157,7 +157,7 @@ def _positive(ctx, param, value: float | None) -> float | None:
 
 
 def access_opts(func):
-    """Add --cell-m, --within, --zones-km, --population-raster, --no-access."""
+    """Add --cell-m, --within, --zones-km, population source options, --no-access."""
     decorators = [
         click.option(
             "--cell-m",
@@ -189,6 +189,19 @@ def access_opts(func):
             help="Population raster (GeoTIFF, e.g. WorldPop) instead of spreading "
             "each commune's population evenly; scaled to the commune figures. "
             "Needs the raster extra: pip install 'coverage-planner[raster]'.",
+        ),
+        click.option(
+            "--settlements",
+            type=click.Path(dir_okay=False),
+            help="Villages/hamlets with population (CSV with lat/lon and "
+            "population, or a point layer) instead of spreading each commune's "
+            "population evenly.",
+        ),
+        click.option(
+            "--no-rescale",
+            is_flag=True,
+            help="Use raster or settlement populations as given instead of scaling "
+            "them to each commune's population.",
         ),
         click.option(
             "--no-access",

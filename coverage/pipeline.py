@@ -138,8 +138,11 @@ class AccessOptions:
         :func:`main_threshold_km`.
     raster
         A population raster (GeoTIFF) to use instead of the uniform grid.
+    settlements
+        Settlement points with population (CSV or point layer) instead of the
+        uniform grid.
     rescale
-        Scale the raster to the commune populations.
+        Scale the raster or settlements of each commune to its population.
     catchments
         Compute per-point catchments (Voronoi cells clipped to the communes).
     """
@@ -149,6 +152,7 @@ class AccessOptions:
     thresholds_km: tuple[float, ...] | None = None
     zone_threshold_km: float | None = None
     raster: str | Path | None = None
+    settlements: str | Path | None = None
     rescale: bool = True
     catchments: bool = True
 
@@ -389,6 +393,7 @@ def apply_access(
         compute_access,
         point_catchments,
         population_from_raster,
+        population_from_settlements,
         uncovered_zones,
     )
 
@@ -403,9 +408,21 @@ def apply_access(
     t0 = time.perf_counter()
     if on_stage:
         on_stage(f"population surface ({options.cell_m:g} m cells)")
+    if options.raster is not None and options.settlements is not None:
+        msg = "give either --population-raster or --settlements, not both"
+        raise InputError(msg)
     if options.raster is not None:
         surface = population_from_raster(
             options.raster, communes, rescale=options.rescale
+        )
+    elif options.settlements is not None:
+        from .io import read_settlements
+
+        surface = population_from_settlements(
+            communes,
+            read_settlements(options.settlements),
+            rescale=options.rescale,
+            cell_m=options.cell_m,
         )
     else:
         surface = build_population_grid(communes, cell_m=options.cell_m)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from pathlib import Path
 
 import geopandas as gpd
@@ -318,3 +319,62 @@ def test_offline_map_needs_no_network(runner, small_layers, tmp_path):
     assert '<script src="http' not in page
     assert not re.search(r'<link[^>]+href="http', page)
     assert "L.MarkerClusterGroup" in page or "L.map" in page
+
+
+def cp1258(text: str) -> bytes:
+    """Encode as Windows-1258 does: tone marks as combining characters."""
+    out = []
+    for ch in text:
+        try:
+            out.append(ch.encode("cp1258"))
+        except UnicodeEncodeError:
+            d = unicodedata.normalize("NFD", ch)
+            base = unicodedata.normalize("NFC", d[:-1])
+            out.append(base.encode("cp1258") + d[-1].encode("cp1258"))
+    return b"".join(out)
+
+
+def test_settlements_place_the_population(runner, small_layers, tmp_path):
+    from common import LAEA_VN
+    from pyproj import Transformer
+
+    to_lonlat = Transformer.from_crs(LAEA_VN, 4326, always_xy=True)
+    lon, lat = to_lonlat.transform(25_000.0, 5_000.0)
+    villages = tmp_path / "villages.csv"
+    text = f"ten_ban;vi_do;kinh_do;dan_so\nBản Khến;{lat:.7f};{lon:.7f};1.200\n"
+    villages.write_bytes(cp1258(text))
+    run(
+        runner,
+        *analyze_args(
+            small_layers, tmp_path, "--settlements", str(villages), "--no-map"
+        ),
+    )
+    communes = read_csv(tmp_path / "out" / "communes.csv").set_index("commune_code")
+    # all 1,000 people of 00003 live in the village (rescaled from 1,200), whose
+    # nearest point is p4 at (11 km, 1 km): 14.56 km away (distances are taken in
+    # UTM, whose scale is within 0.1% of true in its zone)
+    expected_km = np.hypot(14_000, 4_000) / 1000
+    assert communes.loc["00003", "mean_distance_km"] == pytest.approx(
+        expected_km, rel=1e-3
+    )
+    assert communes.loc["00003", "max_distance_km"] == pytest.approx(
+        expected_km, rel=1e-3
+    )
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text("utf-8"))
+    assert summary["access"]["population_surface"] == "settlements"
+    # communes without villages keep a grid: its far cells form zones of many cells
+    zones = read_csv(tmp_path / "out" / "uncovered_zones.csv")
+    assert zones["area_km2"].sum() > 10
+    assert zones["population"].sum() == pytest.approx(
+        summary["access"]["uncovered_population"], abs=len(zones)
+    )
+    bad = tmp_path / "bad_villages.csv"
+    bad.write_text("ten,lat,lon\nA,20.8,105.3\n", encoding="utf-8")
+    result = run(
+        runner,
+        *analyze_args(
+            small_layers, tmp_path, "--settlements", str(bad), "--no-map", "--overwrite"
+        ),
+        code=2,
+    )
+    assert "no population column" in result.output

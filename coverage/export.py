@@ -184,8 +184,9 @@ class OutputSet:
                 continue
             try:
                 folder.mkdir(parents=True, exist_ok=True)
+                _remove_dead_staging(folder)
                 self._staging[folder] = Path(
-                    tempfile.mkdtemp(prefix=".coverage-tmp-", dir=folder)
+                    tempfile.mkdtemp(prefix=f".coverage-tmp-{os.getpid()}-", dir=folder)
                 )
             except OSError as exc:
                 self.abort()
@@ -238,6 +239,20 @@ class OutputSet:
                 "outputs were left unchanged"
             )
             raise OutputError(msg) from None
+
+
+def _remove_dead_staging(folder: Path) -> None:
+    """Remove staging folders left by runs that were killed (their process is gone)."""
+    for entry in folder.glob(".coverage-tmp-*-*"):
+        pid_text = entry.name.removeprefix(".coverage-tmp-").split("-", 1)[0]
+        if not pid_text.isdigit() or not entry.is_dir():
+            continue
+        try:
+            os.kill(int(pid_text), 0)
+        except ProcessLookupError:
+            shutil.rmtree(entry, ignore_errors=True)
+        except (PermissionError, OverflowError):
+            continue
 
 
 @contextlib.contextmanager

@@ -830,7 +830,10 @@ def test_killed_run_keeps_previous_outputs(runner, tmp_path):
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     assert _outputs(out) == before
     staged = [p for p in out.iterdir() if p.is_dir()]
-    assert all(p.name.startswith(".coverage-tmp-") for p in staged)
+    assert staged and all(p.name.startswith(".coverage-tmp-") for p in staged)
+    # the next run clears the staging folder of the killed one
+    assert _analyze(runner, built, out, "--overwrite").exit_code == 0
+    assert [p for p in out.iterdir() if p.is_dir()] == []
 
 
 def test_first_run_interrupted_leaves_nothing(runner, tmp_path, monkeypatch):

@@ -327,11 +327,13 @@ def analyze(
     )
     if access.enabled:
         apply_access(analysis, access, kinds=kinds, on_stage=on_stage)
+    t0 = stage("aggregating to districts, provinces and the whole area")
     _finish(
         analysis,
         n_outside=int((~assigned["inside"]).sum()),
         inputs={"communes": str(boundaries), "points": str(points)},
     )
+    timings["aggregate"] = time.perf_counter() - t0
     return analysis
 
 

@@ -60,10 +60,10 @@ def main(argv: list[str] | None = None) -> int:
         f"input: {boundaries} ({len(result.communes):,} communes), "
         f"{points} ({len(result.points):,} points)"
     )
-    print(f"{'stage':<16}{'seconds (best of ' + str(args.repeat) + ')':>28}")
+    print(f"{'stage':<20}{'seconds (best of ' + str(args.repeat) + ')':>28}")
     for stage, seconds in best.items():
-        print(f"{stage:<16}{seconds:>28.3f}")
-    print(f"{'total':<16}{min(totals):>28.3f}")
+        print(f"{stage:<20}{seconds:>28.3f}")
+    print(f"{'total':<20}{min(totals):>28.3f}")
     if map_mb is not None:
         print(f"map size: {map_mb:.2f} MB")
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -19,10 +19,13 @@ from .options import (
     access_opts,
     benchmark_opt,
     input_opts,
+    kinds_opt,
     lang_opt,
     map_opts,
+    map_path_opt,
+    offline_map_opt,
+    out_opt,
     overwrite_opt,
-    parse_kinds,
 )
 
 __all__ = ["main"]
@@ -181,22 +184,9 @@ def _echo_outputs(written: list[Path]) -> None:
 @main.command()
 @input_opts
 @benchmark_opt
-@click.option(
-    "--out",
-    "-o",
-    "out_dir",
-    default="out",
-    show_default=True,
-    type=click.Path(file_okay=False),
-    help="Folder for the CSV, JSON and GeoPackage outputs.",
-)
-@map_opts
-@click.option(
-    "--kinds",
-    callback=parse_kinds,
-    help="Comma-separated point kinds that count as service points "
-    "(default: all, as in the national statistics).",
-)
+@out_opt("out", "Folder for the CSV, JSON and GeoPackage outputs.")
+@map_opts()
+@kinds_opt
 @access_opts
 @click.option(
     "--by",
@@ -367,19 +357,8 @@ def _map_title(boundaries: str, benchmark: str, *, is_sample: bool, lang: str) -
     type=click.Path(file_okay=False),
     help="Output folder of a previous `coverage analyze` (or `coverage plan`).",
 )
-@click.option(
-    "--map",
-    "map_path",
-    default="maps/coverage.html",
-    show_default=True,
-    type=click.Path(dir_okay=False),
-    help="Where to write the map.",
-)
-@click.option(
-    "--offline-map",
-    is_flag=True,
-    help="Inline Leaflet so the map opens without internet.",
-)
+@map_path_opt()
+@offline_map_opt
 @click.option(
     "--proposed",
     type=click.Path(dir_okay=False),
@@ -491,30 +470,9 @@ def map_(
     show_default=True,
     help="Solver time limit in seconds.",
 )
-@click.option(
-    "--out",
-    "-o",
-    "out_dir",
-    default="out/plan",
-    show_default=True,
-    type=click.Path(file_okay=False),
-    help="Folder for proposed_points.csv, before_after.csv and plan.json.",
-)
-@click.option(
-    "--map",
-    "map_path",
-    default="maps/plan.html",
-    show_default=True,
-    type=click.Path(dir_okay=False),
-    help="Map with the proposed points.",
-)
-@click.option("--no-map", is_flag=True, help="Do not write the map.")
-@click.option("--offline-map", is_flag=True, help="Inline Leaflet into the map.")
-@click.option(
-    "--kinds",
-    callback=parse_kinds,
-    help="Point kinds that count as existing service points (default: all).",
-)
+@out_opt("out/plan", "Folder for proposed_points.csv, before_after.csv and plan.json.")
+@map_opts("maps/plan.html", "Map with the proposed points.")
+@kinds_opt
 @click.option(
     "--cell-m",
     type=click.FloatRange(min=1.0),

@@ -23,8 +23,12 @@ __all__ = [
     "access_opts",
     "benchmark_opt",
     "input_opts",
+    "kinds_opt",
     "lang_opt",
     "map_opts",
+    "map_path_opt",
+    "offline_map_opt",
+    "out_opt",
     "overwrite_opt",
     "parse_columns",
     "parse_kinds",
@@ -39,6 +43,12 @@ KIND_CHOICES = (
     "delivery",
     "other",
 )
+
+
+def _stack(func, decorators):
+    for dec in reversed(decorators):
+        func = dec(func)
+    return func
 
 
 def parse_columns(ctx, param, values: tuple[str, ...]) -> dict[str, str]:
@@ -104,9 +114,7 @@ def input_opts(func):
             help="Repair invalid commune geometries instead of stopping.",
         ),
     ]
-    for dec in reversed(decorators):
-        func = dec(func)
-    return func
+    return _stack(func, decorators)
 
 
 benchmark_opt = click.option(
@@ -209,30 +217,61 @@ def access_opts(func):
             help="Skip distances (population surface, zones, catchments).",
         ),
     ]
-    for dec in reversed(decorators):
-        func = dec(func)
-    return func
+    return _stack(func, decorators)
 
 
-def map_opts(func):
-    """Add --map, --no-map, --offline-map."""
-    decorators = [
-        click.option(
-            "--map",
-            "map_path",
-            default="maps/coverage.html",
-            show_default=True,
-            type=click.Path(dir_okay=False),
-            help="Where to write the interactive HTML map.",
-        ),
-        click.option("--no-map", is_flag=True, help="Do not write the map."),
-        click.option(
-            "--offline-map",
-            is_flag=True,
-            help="Inline Leaflet into the map so it opens without internet "
-            "(background tiles still need a connection).",
-        ),
-    ]
-    for dec in reversed(decorators):
-        func = dec(func)
-    return func
+def map_path_opt(default: str = "maps/coverage.html", help: str = ""):
+    """Return a --map PATH option with its own default."""
+    return click.option(
+        "--map",
+        "map_path",
+        default=default,
+        show_default=True,
+        type=click.Path(dir_okay=False),
+        help=help or "Where to write the interactive HTML map.",
+    )
+
+
+offline_map_opt = click.option(
+    "--offline-map",
+    is_flag=True,
+    help="Inline Leaflet into the map so it opens without internet "
+    "(background tiles still need a connection).",
+)
+
+
+def map_opts(default: str = "maps/coverage.html", help: str = ""):
+    """Return a decorator adding --map, --no-map and --offline-map."""
+
+    def decorate(func):
+        return _stack(
+            func,
+            [
+                map_path_opt(default, help),
+                click.option("--no-map", is_flag=True, help="Do not write the map."),
+                offline_map_opt,
+            ],
+        )
+
+    return decorate
+
+
+def out_opt(default: str, help: str):
+    """Return an --out/-o DIR option with its own default."""
+    return click.option(
+        "--out",
+        "-o",
+        "out_dir",
+        default=default,
+        show_default=True,
+        type=click.Path(file_okay=False),
+        help=help,
+    )
+
+
+kinds_opt = click.option(
+    "--kinds",
+    callback=parse_kinds,
+    help="Comma-separated point kinds that count as service points "
+    "(default: all, as in the national statistics).",
+)

@@ -182,6 +182,87 @@ class AccessResult:
     groups: pd.DataFrame
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def dist_order(self) -> np.ndarray:
+        """``np.argsort(dist_m, kind="stable")``, computed once and kept.
+
+        Every aggregation needs the locations sorted by distance; with this sort at
+        hand each one only sorts by group, in linear time.
+        """
+        cached = self.__dict__.get("_dist_order")
+        # keyed on the array so that a replaced dist_m is not served a stale order
+        if cached is not None and cached[0] is self.dist_m:
+            return cached[1]
+        order = np.argsort(self.dist_m, kind="stable")
+        self.__dict__["_dist_order"] = (self.dist_m, order)
+        return order
+
+    def aggregate_by(
+        self,
+        labels: np.ndarray | Sequence[Any],
+        *,
+        index: Sequence[Any] | pd.Index | None = None,
+        thresholds_km: Sequence[float] | None = None,
+    ) -> pd.DataFrame:
+        """Aggregate the cells to any grouping of the communes.
+
+        The same table as ``aggregate_access(dist_m, surface.pop,
+        labels[surface.commune], x_m=surface.x_m, y_m=surface.y_m,
+        crs=surface.crs, index=index)``, but reusing :attr:`dist_order`: repeated
+        calls (overall, districts, provinces) sort the cells by distance once.
+
+        Parameters
+        ----------
+        labels
+            One group label per commune row (input order), any hashable, e.g.
+            composite ``province + district`` strings; NaN is a group of its own.
+        index
+            Labels of the rows to report, in order (groups without locations get
+            ``pop_surface = 0`` and NaN figures); default the sorted distinct
+            labels of the communes that have locations.
+        thresholds_km
+            Thresholds to report; default :attr:`thresholds_km`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by label, the columns of :func:`aggregate_access`.
+        """
+        surface = self.surface
+        values = np.asarray(labels, dtype=object)
+        if values.shape != (len(surface.codes),):
+            msg = (
+                f"labels must hold one value per commune ({len(surface.codes)}), "
+                f"got shape {values.shape}"
+            )
+            raise InputError(msg)
+        located = np.bincount(surface.commune, minlength=len(values)) > 0
+        series = pd.Series(values)
+        if index is None:
+            codes, uniques = pd.factorize(
+                series[located], sort=True, use_na_sentinel=False
+            )
+            index = pd.Index(uniques)
+            commune_codes = np.full(len(values), -1, dtype=np.int64)
+            commune_codes[located] = codes
+        else:
+            index = pd.Index(index)
+            commune_codes = np.asarray(index.get_indexer(series), dtype=np.int64)
+            _label_codes(series[located], index)
+        return _aggregate_codes(
+            self.dist_m,
+            surface.pop,
+            commune_codes[surface.commune],
+            index,
+            thresholds_km=self.thresholds_km
+            if thresholds_km is None
+            else thresholds_km,
+            x_m=surface.x_m,
+            y_m=surface.y_m,
+            crs=surface.crs,
+            dist_order=self.dist_order,
+        )
+
     def aggregate(
         self, by: str | None = None, *, thresholds_km: Sequence[float] | None = None
     ) -> pd.DataFrame:
@@ -203,23 +284,12 @@ class AccessResult:
             :func:`aggregate_access` plus ``pop_unplaced``. Percentiles and maxima
             come from the cells of each group, not from commune figures.
         """
-        thresholds = self.thresholds_km if thresholds_km is None else thresholds_km
         labels = self._commune_labels(by)
         key = "unit" if by is None else by
-        cell_labels = labels[self.surface.commune]
         index = pd.Index(pd.unique(labels)).dropna()
         if pd.isna(labels).any():
             index = index.append(pd.Index([np.nan]))
-        table = aggregate_access(
-            self.dist_m,
-            self.surface.pop,
-            cell_labels,
-            thresholds_km=thresholds,
-            x_m=self.surface.x_m,
-            y_m=self.surface.y_m,
-            crs=self.surface.crs,
-            index=index,
-        )
+        table = self.aggregate_by(labels, index=index, thresholds_km=thresholds_km)
         unplaced = (
             pd.Series(self.surface.pop_unplaced)
             .groupby(pd.Series(labels), dropna=False)
@@ -370,7 +440,40 @@ def weighted_quantile(
 def _group_order(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
     """Return ``np.lexsort((values, groups))``, by two stable sorts (much faster)."""
     order = np.argsort(values, kind="stable")
-    return order[np.argsort(groups[order], kind="stable")]
+    return order[_stable_argsort_codes(groups[order])]
+
+
+def _group_order_from(
+    dist_order: np.ndarray, valid: np.ndarray, groups: np.ndarray
+) -> np.ndarray:
+    """Return ``_group_order(dist[valid], groups)`` from the sort of all of ``dist``.
+
+    Dropping the invalid positions from a stable sort of all locations leaves the
+    stable sort of the valid ones (ties stay in position order), so only the cheap
+    sort by group remains.
+    """
+    rank = np.cumsum(valid, dtype=np.int64) - 1
+    by_dist = rank[dist_order[valid[dist_order]]]
+    return by_dist[_stable_argsort_codes(groups[by_dist])]
+
+
+def _stable_argsort_codes(codes: np.ndarray) -> np.ndarray:
+    """Stable argsort of group codes (>= 0), by 16-bit radix passes when possible.
+
+    NumPy's stable sort is a radix sort for 16-bit keys (linear time) and a merge
+    sort otherwise; the permutation is the same.
+    """
+    codes = np.asarray(codes)
+    if len(codes) == 0:
+        return np.empty(0, dtype=np.intp)
+    lo, hi = int(codes.min()), int(codes.max())
+    if lo < 0 or hi >= 2**32:
+        return np.argsort(codes, kind="stable")
+    if hi < 2**16:
+        return np.argsort(codes.astype(np.uint16), kind="stable")
+    order = np.argsort((codes & 0xFFFF).astype(np.uint16), kind="stable")
+    high = (codes[order] >> 16).astype(np.uint16)
+    return order[np.argsort(high, kind="stable")]
 
 
 def _sorted_quantile(
@@ -410,6 +513,7 @@ def aggregate_access(
     y_m: np.ndarray | None = None,
     crs: Any = None,
     index: Sequence[Any] | pd.Index | None = None,
+    order: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Aggregate per-location distances to groups (communes, districts, provinces).
 
@@ -432,6 +536,10 @@ def aggregate_access(
     index
         Labels of the rows to report, in order (groups without locations get
         ``pop_surface = 0`` and NaN figures); default the sorted distinct labels.
+    order
+        ``np.argsort(dist_m, kind="stable")`` when already known (e.g.
+        :attr:`AccessResult.dist_order`): the call then skips its distance sort.
+        Same result as without it.
 
     Returns
     -------
@@ -450,12 +558,56 @@ def aggregate_access(
         index = pd.Index(uniques)
     else:
         index = pd.Index(index)
-        codes = index.get_indexer(labels)
-        if (codes < 0).any() and not labels[codes < 0].isna().all():
-            missing = labels[codes < 0].dropna().unique()[:5]
-            msg = f"group labels not in the index: {list(missing)}"
-            raise InputError(msg)
-    codes = np.asarray(codes, dtype=np.int64)
+        codes = _label_codes(labels, index)
+    return _aggregate_codes(
+        dist,
+        weights,
+        np.asarray(codes, dtype=np.int64),
+        index,
+        thresholds_km=thresholds_km,
+        x_m=x_m,
+        y_m=y_m,
+        crs=crs,
+        dist_order=_checked_order(order, len(dist)),
+    )
+
+
+def _label_codes(labels: pd.Series, index: pd.Index) -> np.ndarray:
+    """Position of every label in ``index`` (``-1`` for NaN labels not in it)."""
+    codes = index.get_indexer(labels)
+    if (codes < 0).any() and not labels[codes < 0].isna().all():
+        missing = labels[codes < 0].dropna().unique()[:5]
+        msg = f"group labels not in the index: {list(missing)}"
+        raise InputError(msg)
+    return codes
+
+
+def _checked_order(order: np.ndarray | None, n: int) -> np.ndarray | None:
+    if order is None:
+        return None
+    order = np.asarray(order)
+    if order.shape != (n,) or not np.issubdtype(order.dtype, np.integer):
+        msg = (
+            "order must hold one integer position per location: "
+            "np.argsort(dist_m, kind='stable')"
+        )
+        raise InputError(msg)
+    return order
+
+
+def _aggregate_codes(
+    dist: np.ndarray,
+    weights: np.ndarray,
+    codes: np.ndarray,
+    index: pd.Index,
+    *,
+    thresholds_km: Sequence[float],
+    x_m: np.ndarray | None,
+    y_m: np.ndarray | None,
+    crs: Any,
+    dist_order: np.ndarray | None,
+) -> pd.DataFrame:
+    """Body of :func:`aggregate_access` on integer group codes (``-1`` skipped)."""
     n = len(index)
     valid = (codes >= 0) & (weights > 0)
     c, d, w = codes[valid], dist[valid], weights[valid]
@@ -468,7 +620,10 @@ def aggregate_access(
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(all_reached, sum_wd / np.where(total > 0, total, 1), np.nan)
     # one sort serves the percentile and the farthest location
-    order = _group_order(d, c)
+    if dist_order is None:
+        order = _group_order(d, c)
+    else:
+        order = _group_order_from(dist_order, valid, c)
     p90 = _sorted_quantile(d, w, c, order, 0.9, n)
     p90[~all_reached] = np.nan
     out = pd.DataFrame(index=index)
@@ -486,10 +641,9 @@ def aggregate_access(
     if x_m is not None and y_m is not None:
         fx = np.full(n, np.nan)
         fy = np.full(n, np.nan)
-        xs = np.asarray(x_m, dtype=float)[valid]
-        ys = np.asarray(y_m, dtype=float)[valid]
-        fx[has] = xs[last[has]]
-        fy[has] = ys[last[has]]
+        at = np.flatnonzero(valid)[last[has]]
+        fx[has] = np.asarray(x_m, dtype=float)[at]
+        fy[has] = np.asarray(y_m, dtype=float)[at]
         if crs is not None:
             lon, lat = _to_lonlat(fx, fy, crs)
             out["farthest_lon"] = lon
@@ -1118,22 +1272,24 @@ def compute_access(
         )
         raise InputError(msg)
     dist, idx = nearest_distance_m(surface.xy, point_xy)
-    table = aggregate_access(
+    order = np.argsort(dist, kind="stable")
+    table = _aggregate_codes(
         dist,
         surface.pop,
-        surface.commune,
+        np.asarray(surface.commune, dtype=np.int64),
+        pd.RangeIndex(len(codes)),
         thresholds_km=thresholds,
         x_m=surface.x_m,
         y_m=surface.y_m,
         crs=surface.crs,
-        index=pd.RangeIndex(len(codes)),
+        dist_order=order,
     )
     table.insert(0, "commune_code", codes)
     table.insert(2, "pop_unplaced", surface.pop_unplaced)
     table = table.reset_index(drop=True)
     group_cols = [c for c in ("district_name", "province_name") if c in communes]
     groups = communes[group_cols].reset_index(drop=True).astype(object)
-    return AccessResult(
+    result = AccessResult(
         communes=table,
         surface=surface,
         dist_m=dist,
@@ -1144,6 +1300,8 @@ def compute_access(
         groups=groups,
         notes=list(surface.notes),
     )
+    result.__dict__["_dist_order"] = (dist, order)
+    return result
 
 
 # ----------------------------------------------------------------------------------

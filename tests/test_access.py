@@ -16,6 +16,7 @@ from pyproj import Geod
 from shapely.geometry import Point, Polygon, box
 
 from coverage.access import (
+    _group_order,
     aggregate_access,
     build_population_grid,
     compute_access,
@@ -368,6 +369,82 @@ def test_district_p90_comes_from_cells(province):
             by.loc[name, "pop_surface"]
             == communes.population[communes.district_name == name].sum()
         )
+
+
+def test_aggregate_by_matches_aggregate_access_and_reuses_one_sort(province):
+    communes, points = province
+    res = compute_access(communes, points, thresholds_km=(2, 5), cell_m=250.0)
+    s = res.surface
+    order = res.dist_order
+    assert res.dist_order is order
+    np.testing.assert_array_equal(order, np.argsort(res.dist_m, kind="stable"))
+    # composite keys, a NaN label, and a label whose communes have no cells
+    labels = np.array(["P\x1fA", "P\x1fA", np.nan, "P\x1fB"], dtype=object)
+    index = pd.Index(["P\x1fB", "P\x1fA", "empty", np.nan])
+    expected = aggregate_access(
+        res.dist_m,
+        s.pop,
+        labels[s.commune],
+        thresholds_km=res.thresholds_km,
+        x_m=s.x_m,
+        y_m=s.y_m,
+        crs=s.crs,
+        index=index,
+    )
+    got = res.aggregate_by(labels, index=index)
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    assert got.loc["empty", "pop_surface"] == 0
+    assert got.loc["P\x1fB", "pop_surface"] == communes.population.iloc[3]
+    with_order = aggregate_access(
+        res.dist_m,
+        s.pop,
+        labels[s.commune],
+        thresholds_km=res.thresholds_km,
+        x_m=s.x_m,
+        y_m=s.y_m,
+        crs=s.crs,
+        index=index,
+        order=order,
+    )
+    pd.testing.assert_frame_equal(with_order, expected, check_exact=True)
+    # default index: the sorted labels of the communes that have cells
+    plain = res.aggregate_by(communes["district_name"].to_numpy())
+    by = res.aggregate("district_name").set_index("district_name")
+    assert plain.index.tolist() == sorted(by.index)
+    pd.testing.assert_frame_equal(
+        plain, by.drop(columns="pop_unplaced").loc[plain.index], check_names=False
+    )
+    with pytest.raises(InputError, match="one value per commune"):
+        res.aggregate_by(labels[:2])
+    with pytest.raises(InputError, match="not in the index"):
+        res.aggregate_by(labels, index=["P\x1fA"])
+    with pytest.raises(InputError, match="order"):
+        aggregate_access(
+            res.dist_m, s.pop, labels[s.commune], thresholds_km=[2], order=order[:-1]
+        )
+
+
+def test_aggregate_by_many_groups_uses_wide_codes():
+    # more than 65,536 groups: the group sort takes two 16-bit passes
+    rng = np.random.default_rng(3)
+    n = 200_000
+    d = rng.integers(0, 50, n).astype(float) * 100.0  # many ties
+    w = rng.uniform(0, 3, n)
+    w[rng.random(n) < 0.1] = 0.0
+    g = rng.integers(0, 70_000, n)
+    a = aggregate_access(d, w, g, thresholds_km=[1, 2])
+    b = aggregate_access(
+        d, w, g, thresholds_km=[1, 2], order=np.argsort(d, kind="stable")
+    )
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+    keep = w > 0
+    ref = np.lexsort((d[keep], g[keep]))
+
+    np.testing.assert_array_equal(_group_order(d[keep], g[keep]), ref)
+    p90 = weighted_quantile(d, w, 0.9, g, n_groups=70_000)
+    np.testing.assert_array_equal(
+        a["p90_distance_km"].to_numpy(), p90[a.index.to_numpy(dtype=np.int64)] / 1000.0
+    )
 
 
 # ------------------------------------------------------------------ zones

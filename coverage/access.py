@@ -1345,8 +1345,17 @@ def _commune_union(surface: PopulationSurface) -> shapely.Geometry:
     cached = surface.__dict__.get("_union")
     if cached is not None and cached[0] is surface.commune_geoms:
         return cached[1]
-    geoms = surface.commune_geoms[_usable(surface.commune_geoms)]
-    union = shapely.union_all(shapely.make_valid(geoms))
+    geoms = shapely.make_valid(surface.commune_geoms[_usable(surface.commune_geoms)])
+    union = None
+    try:
+        # communes that tile without overlaps or mismatched edges: the coverage
+        # union gives the same region several times faster than an overlay union
+        if shapely.coverage_is_valid(geoms):
+            union = shapely.coverage_union_all(geoms)
+    except shapely.errors.GEOSException:
+        union = None
+    if union is None:
+        union = shapely.union_all(geoms)
     surface.__dict__["_union"] = (surface.commune_geoms, union)
     return union
 
@@ -1373,6 +1382,171 @@ def _clip(geoms: np.ndarray, region: shapely.Geometry) -> np.ndarray:
     )
     out[~inside] = shapely.intersection(geoms[~inside], region)
     return out
+
+
+def _zone_parts(
+    surface: PopulationSurface, far: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the connected parts of the far footprints and the part of each one.
+
+    Squares of the main grid are first merged into horizontal runs (one rectangle
+    per run of far cells in a row, with a vertex wherever a run of the rows above
+    or below starts or ends, so that shared edges match and the runs form a valid
+    coverage); their connected parts are the 4-connected groups of runs, so every
+    grid location gets its part without a point-in-polygon test. Other footprints
+    (small communes, point squares, fallback grids) are united with the parts they
+    touch.
+    """
+    main = (surface.footprint[far] == FOOTPRINT_CELL) & (surface.ix[far] >= 0)
+    fast = _grid_runs_parts(surface, far[main]) if main.any() else None
+    if fast is None:
+        return _zone_parts_overlay(surface, far)
+    parts, main_zone = fast
+    zone = np.full(len(far), -1, dtype=np.int64)
+    zone[main] = main_zone
+    if main.all():
+        return parts, zone
+    other = np.flatnonzero(~main)
+    shapes = _footprints(surface, far[other])
+    hit_part = np.unique(
+        shapely.STRtree(parts).query(shapes, predicate="intersects")[1]
+    )
+    hit = np.zeros(len(parts), dtype=bool)
+    hit[hit_part] = True
+    merged = shapely.get_parts(shapely.union_all(np.concatenate([parts[hit], shapes])))
+    renumber = np.cumsum(~hit) - 1
+    kept = zone >= 0
+    kept[kept] = ~hit[zone[kept]]
+    redo = np.flatnonzero(~kept)
+    zone[kept] = renumber[zone[kept]]
+    zone[redo] = int((~hit).sum()) + _locate(
+        merged, surface.x_m[far[redo]], surface.y_m[far[redo]]
+    )
+    return np.concatenate([parts[~hit], merged]), zone
+
+
+def _locate(parts: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Part holding each location (the first one; else the nearest part)."""
+    loc, part = _assign_to_communes(parts, x, y)
+    zone = np.full(len(x), -1, dtype=np.int64)
+    zone[loc] = part
+    if (zone < 0).any():
+        # a representative point may sit on an edge after union; nearest part
+        lost = np.flatnonzero(zone < 0)
+        zone[lost] = shapely.STRtree(parts).query_nearest(
+            shapely.points(x[lost], y[lost]), return_distance=False
+        )[1]
+    return zone
+
+
+def _zone_parts_overlay(
+    surface: PopulationSurface, far: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_zone_parts` by uniting every footprint (any surface)."""
+    shapes = _footprints(surface, far)
+    cells = surface.footprint[far] == FOOTPRINT_CELL
+    merged = []
+    if cells.any():
+        try:
+            merged.append(shapely.coverage_union_all(shapes[cells]))
+        except shapely.errors.GEOSException:
+            # squares of grids with different origins (fallback grids of
+            # communes without settlements or pixels) may overlap
+            merged.append(shapely.union_all(shapes[cells]))
+    if (~cells).any():
+        merged.append(shapely.union_all(shapes[~cells]))
+    parts = shapely.get_parts(shapely.union_all(merged))
+    return parts, _locate(parts, surface.x_m[far], surface.y_m[far])
+
+
+def _grid_runs_parts(
+    surface: PopulationSurface, sel: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Parts of the union of main-grid squares ``sel`` and the part of each square.
+
+    ``None`` when the union's parts do not match the 4-connected groups one to
+    one (then the caller unites the footprints the slow way).
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    ix = surface.ix[sel].astype(np.int64)
+    iy = surface.iy[sel].astype(np.int64)
+    w = int(ix.max()) + 2  # a spare column: runs never continue across rows
+    key = iy * w + ix
+    order = np.argsort(key, kind="stable")
+    k = key[order]
+    starts = np.r_[True, k[1:] != k[:-1] + 1]
+    run_of = np.cumsum(starts) - 1
+    row = k[starts] // w
+    a = k[starts] % w
+    b = a + np.bincount(run_of)
+    n_runs = len(a)
+    start_key = row * w + a
+    end_key = row * w + b
+    # runs of the next row sharing an edge of positive length (4-connectivity)
+    lo = np.searchsorted(end_key, (row + 1) * w + a, "right")
+    hi = np.searchsorted(start_key, (row + 1) * w + b, "left")
+    src, dst = _expand(lo, hi)
+    graph = coo_matrix(
+        (np.ones(len(src), dtype=np.int8), (src, dst)), shape=(n_runs, n_runs)
+    )
+    n_comp, comp = connected_components(graph, directed=False)
+    # vertices where runs of the neighbouring rows start or end
+    ends = np.column_stack([start_key, end_key]).ravel()
+    blo = np.searchsorted(ends, (row - 1) * w + a, "right")
+    bhi = np.searchsorted(ends, (row - 1) * w + b, "left")
+    tlo = np.searchsorted(ends, (row + 1) * w + a, "right")
+    thi = np.searchsorted(ends, (row + 1) * w + b, "left")
+    bj, bpos = _expand(blo, bhi)
+    tj, tpos = _expand(tlo, thi)
+    bx = ends[bpos] - (row[bj] - 1) * w
+    tx = ends[tpos] - (row[tj] + 1) * w
+    span = b - a
+    runs = np.arange(n_runs)
+    # counter-clockwise ring: bottom edge left to right, top edge right to left
+    ring_run = np.concatenate([runs, bj, runs, runs, tj, runs, runs])
+    gx = np.concatenate([a, bx, b, b, tx, a, a])
+    gy = np.concatenate([row, row[bj], row, row + 1, row[tj] + 1, row + 1, row])
+    seq = np.concatenate(
+        [
+            np.zeros(n_runs, np.int64),
+            bx - a[bj],
+            span,
+            span + 1,
+            span[tj] + 1 + (b[tj] - tx),
+            2 * span + 1,
+            2 * span + 2,
+        ]
+    )
+    ring_order = np.lexsort((seq, ring_run))
+    x0, y0 = surface.origin_m
+    c = surface.cell_m
+    coords = np.column_stack([x0 + gx[ring_order] * c, y0 + gy[ring_order] * c])
+    rects = shapely.polygons(shapely.linearrings(coords, indices=ring_run[ring_order]))
+    try:
+        parts = shapely.get_parts(shapely.coverage_union_all(rects))
+    except shapely.errors.GEOSException:
+        return None
+    # a vertex at every cell corner, as in the union of the squares: areas are
+    # measured after reprojection, where straight edges bend, so they depend on it
+    parts = shapely.segmentize(parts, c * (1.0 + 1e-9))
+    if len(parts) != n_comp:
+        return None
+    # one square of each group (the first of its first run) tells its part
+    first_run = np.full(n_comp, -1, dtype=np.int64)
+    first_run[comp[::-1]] = runs[::-1]
+    probe = shapely.points(
+        x0 + (a[first_run] + 0.5) * c, y0 + (row[first_run] + 0.5) * c
+    )
+    which, part = shapely.STRtree(parts).query(probe, predicate="within")
+    if len(which) != n_comp or len(np.unique(part)) != n_comp:
+        return None
+    comp_part = np.empty(n_comp, dtype=np.int64)
+    comp_part[which] = part
+    zone = np.empty(len(sel), dtype=np.int64)
+    zone[order] = comp_part[comp[run_of]]
+    return parts, zone
 
 
 ZONE_COLUMNS = [
@@ -1425,30 +1599,7 @@ def uncovered_zones(
     ).astype({"rank": np.int64, "n_locations": np.int64, "commune_codes": object})
     if len(far) == 0:
         return empty.to_crs(WGS84)
-    shapes = _footprints(surface, far)
-    cells = surface.footprint[far] == FOOTPRINT_CELL
-    merged = []
-    if cells.any():
-        try:
-            merged.append(shapely.coverage_union_all(shapes[cells]))
-        except shapely.errors.GEOSException:
-            # squares of grids with different origins (fallback grids of
-            # communes without settlements or pixels) may overlap
-            merged.append(shapely.union_all(shapes[cells]))
-    if (~cells).any():
-        merged.append(shapely.union_all(shapes[~cells]))
-    union = shapely.union_all(merged)
-    parts = shapely.get_parts(union)
-    loc, part = _assign_to_communes(parts, surface.x_m[far], surface.y_m[far])
-    zone = np.full(len(far), -1, dtype=np.int64)
-    zone[loc] = part
-    if (zone < 0).any():
-        # a representative point may sit on an edge after union; nearest part
-        lost = np.flatnonzero(zone < 0)
-        zone[lost] = shapely.STRtree(parts).query_nearest(
-            shapely.points(surface.x_m[far][lost], surface.y_m[far][lost]),
-            return_distance=False,
-        )[1]
+    parts, zone = _zone_parts(surface, far)
     n_z = len(parts)
     pop = surface.pop[far]
     d = dist[far]

@@ -16,7 +16,10 @@ from pyproj import Geod
 from shapely.geometry import Point, Polygon, box
 
 from coverage.access import (
+    _grid_runs_parts,
     _group_order,
+    _zone_parts,
+    _zone_parts_overlay,
     aggregate_access,
     build_population_grid,
     compute_access,
@@ -474,6 +477,56 @@ def test_uncovered_zones_partition_population(province):
     union = shapely.union_all(communes.geometry.to_numpy())
     assert shapely.difference(shapely.union_all(zm), union).area < 1.0
     assert len(uncovered_zones(res.surface, res.dist_m, threshold_km=100)) == 0
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_zone_runs_match_the_union_of_squares(seed):
+    # random far masks: holes, runs, squares touching only at a corner; the run
+    # construction must give the parts of the plain union of the squares
+    rng = np.random.default_rng(seed)
+    communes = communes_gdf(
+        [
+            box(X0, Y0, X0 + 12_000, Y0 + 9_000),
+            box(X0 + 12_000, Y0, X0 + 12_040, Y0 + 40),
+        ],
+        [50_000, 30],
+    )
+    s = build_population_grid(communes, cell_m=500.0)
+    assert (s.footprint == 1).sum() == 1  # the small commune is one footprint
+    dist = np.where(rng.random(len(s)) < 0.35 + 0.1 * (seed % 3), 9e3, 0.0)
+    if seed % 2:
+        dist[s.footprint == 1] = 9e3
+    far = np.flatnonzero((s.pop > 0) & (dist > 5e3))
+    main = far[s.footprint[far] == 0]
+    assert _grid_runs_parts(s, main) is not None  # no fallback to the overlay
+    fast_parts, fast_zone = _zone_parts(s, far)
+    slow_parts, slow_zone = _zone_parts_overlay(s, far)
+    assert len(fast_parts) == len(slow_parts)
+    key = lambda parts, zone: sorted(  # noqa: E731
+        (round(parts[z].area, 6), int((zone == z).sum())) for z in range(len(parts))
+    )
+    assert key(fast_parts, fast_zone) == key(slow_parts, slow_zone)
+    assert (
+        shapely.symmetric_difference(
+            shapely.union_all(fast_parts), shapely.union_all(slow_parts)
+        ).area
+        < 1e-6
+    )
+    # each location lies in its own part
+    inside = shapely.intersects_xy(fast_parts[fast_zone], s.x_m[far], s.y_m[far])
+    assert inside.all()
+    zones = uncovered_zones(s, dist, threshold_km=5)
+    assert zones["population"].sum() == s.pop[far].sum()
+    assert len(zones) == len(fast_parts)
+
+
+def test_zone_squares_touching_at_a_corner_are_two_zones():
+    communes = communes_gdf([box(X0, Y0, X0 + 2_000, Y0 + 2_000)], [4_000])
+    s = build_population_grid(communes, cell_m=1000.0)
+    dist = np.where((s.ix + s.iy) % 2 == 0, 9e3, 0.0)
+    zones = uncovered_zones(s, dist, threshold_km=5)
+    assert len(zones) == 2
+    assert zones["area_km2"].to_numpy() == pytest.approx([1.0, 1.0], rel=1e-3)
 
 
 # ------------------------------------------------------------------ catchments

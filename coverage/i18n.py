@@ -270,6 +270,19 @@ LABELS: dict[str, dict[str, str]] = {
         "vi": "Tìm xã/phường…",
     },
     "map.search.none": {"en": "No commune found", "vi": "Không tìm thấy xã"},
+    "map.search.placeholder.province": {
+        "en": "Find a province…",
+        "vi": "Tìm tỉnh/thành phố…",
+    },
+    "map.search.none.province": {
+        "en": "No province found",
+        "vi": "Không tìm thấy tỉnh",
+    },
+    "map.legend.unit.province": {
+        "en": "one shape per province",
+        "vi": "mỗi vùng là một tỉnh/thành phố",
+    },
+    "map.title.level.province": {"en": "Provinces", "vi": "Theo tỉnh/thành phố"},
     "map.title.benchmark": {"en": "benchmark", "vi": "chỉ tiêu"},
     "map.title.synthetic": {
         "en": "SYNTHETIC SAMPLE DATA – not real figures",

@@ -468,9 +468,12 @@ def _points_data(points: gpd.GeoDataFrame | None, lang: str) -> dict:
     }
 
 
-def _legend_html(spec: LayerSpec, lang: str, note: str) -> str:
+def _legend_html(spec: LayerSpec, lang: str, note: str, level: str = "commune") -> str:
     e = html.escape
     rows = [f'<div class="cv-legend-title">{e(spec.title)}</div>']
+    if level != "commune":
+        unit = label(f"map.legend.unit.{level}", lang)
+        rows.append(f'<div class="cv-legend-unit">{e(unit)}</div>')
     if note:
         rows.append(f'<div class="cv-legend-note">{e(note)}</div>')
     labels = [*spec.legend_labels, label("map.bin.no_point", lang)]
@@ -541,6 +544,12 @@ def _points_legend_html(
     return "".join(rows)
 
 
+#: Code and name columns of the map units at each level.
+_LEVEL_COLUMNS: dict[str, tuple[str, str]] = {
+    "commune": ("commune_code", "commune_name"),
+    "province": ("province_name", "province_name"),
+}
+
 _POPUP_FIELDS = (
     ("c", "commune_code", "text"),
     ("d", "district_name", "text"),
@@ -575,6 +584,7 @@ def map_data(
     access_threshold_km: float | None = None,
     show_rings: bool = False,
     cluster_above: int = 300,
+    level: str = "commune",
 ) -> dict:
     """Return everything the page draws, as JSON-ready data (see :func:`build_map`).
 
@@ -586,11 +596,15 @@ def map_data(
         legend HTML per choropleth layer), ``points`` (column arrays), outlines,
         uncovered zones, proposals, labels and options.
     """
-    required = ["commune_code", "commune_name", "population", "n_points"]
+    if level not in _LEVEL_COLUMNS:
+        msg = f"map level must be one of {', '.join(_LEVEL_COLUMNS)}, got {level!r}"
+        raise InputError(msg)
+    code_col, name_col = _LEVEL_COLUMNS[level]
+    required = list(dict.fromkeys([code_col, name_col, "population", "n_points"]))
     missing = [c for c in required if c not in communes.columns]
     if missing:
         msg = (
-            "the map needs communes with postal metrics; missing columns: "
+            f"the map needs {level} units with postal metrics; missing columns: "
             + ", ".join(missing)
             + " (run the metrics first, e.g. coverage analyze)"
         )
@@ -608,8 +622,11 @@ def map_data(
     )
     geoms = simplify_coverage(communes)
     n = len(communes)
-    text_cols = {"c": "commune_code", "d": "district_name", "p": "province_name"}
-    props: dict[str, list] = {"n": _text(communes["commune_name"], n)}
+    text_cols = {"c": code_col, "d": "district_name", "p": "province_name"}
+    if level == "province":
+        # the unit is the province: no district, and its name is already shown
+        text_cols |= {"d": "", "p": ""}
+    props: dict[str, list] = {"n": _text(communes[name_col], n)}
     for key, col in text_cols.items():
         props[key] = _text(communes[col] if col in communes.columns else None, n)
     props["g"] = _text(
@@ -634,12 +651,16 @@ def map_data(
         features.append({"type": "Feature", "properties": p, "geometry": geom})
 
     if districts is None:
-        districts = _outlines(communes, geoms, "district_name")
+        districts = (
+            _outlines(communes, geoms, "district_name") if level == "commune" else None
+        )
         district_features = _outline_features(districts, simplify=False)
     else:
         district_features = _outline_features(districts, simplify=True)
     if provinces is None:
-        provinces = _outlines(communes, geoms, "province_name")
+        provinces = (
+            _outlines(communes, geoms, "province_name") if level == "commune" else None
+        )
         province_features = _outline_features(provinces, simplify=False)
     else:
         province_features = _outline_features(provinces, simplify=True)
@@ -671,11 +692,13 @@ def map_data(
                 "colours": colours,
                 "fillSpecial": spec.fill_special,
                 "legend": _legend_html(
-                    spec, lang, note if spec.key in ("radius", "people") else ""
+                    spec, lang, note if spec.key in ("radius", "people") else "", level
                 ),
             }
         )
     bench_bits = [f"{label('map.title.benchmark', lang)}: {benchmark.name}"]
+    if level != "commune":
+        bench_bits.insert(0, label(f"map.title.level.{level}", lang))
     if benchmark.radius_km is not None:
         bench_bits.append(f"R ≤ {_fmt(benchmark.radius_km)} km")
     if benchmark.people_per_point is not None:
@@ -691,15 +714,14 @@ def map_data(
         key: label(col, lang) for key, col, _ in _POPUP_FIELDS if key not in ("sh",)
     }
     labels["sh"] = label(share_col, lang) if share_col else ""
-    labels["n"] = label("commune_name", lang)
+    labels["n"] = label(name_col, lang)
+    labels["c"] = label(code_col, lang)
     for key in (
         "map.layer.points",
         "map.layer.districts",
         "map.layer.provinces",
         "map.layer.uncovered",
         "map.layer.proposed",
-        "map.search.placeholder",
-        "map.search.none",
         "map.yes",
         "map.no",
         "map.proposed",
@@ -716,8 +738,12 @@ def map_data(
         else ""
     )
     labels["kinds"] = [label(k, lang) for k in kinds]
+    suffix = "" if level == "commune" else f".{level}"
+    for key in ("map.search.placeholder", "map.search.none"):
+        labels[key] = label(key + suffix, lang)
     return {
         "lang": lang,
+        "level": level,
         "title": title,
         "subtitle": " · ".join(bench_bits),
         "synthetic": label("map.title.synthetic", lang) if synthetic else "",
@@ -818,6 +844,7 @@ def build_map(
     show_rings: bool = False,
     offline: bool = False,
     cluster_above: int = 300,
+    level: str = "commune",
 ) -> folium.Map:
     """Build the interactive gap map.
 
@@ -856,6 +883,12 @@ def build_map(
         Accepted for symmetry with :func:`write_map`, which does the inlining.
     cluster_above
         Cluster the points when there are more than this many.
+    level
+        ``"commune"`` (default) or ``"province"``: the units drawn. Province
+        units carry the metric columns plus ``province_name``, used as their name
+        and code (no ``commune_code``/``commune_name`` needed); tooltips, popups,
+        search, legend and subtitle then speak of provinces, and no outlines are
+        dissolved from them.
 
     Returns
     -------
@@ -882,6 +915,7 @@ def build_map(
         access_threshold_km=access_threshold_km,
         show_rings=show_rings,
         cluster_above=cluster_above,
+        level=level,
     )
     bounds = to_wgs84(communes).total_bounds
     centre = (
@@ -1050,7 +1084,7 @@ html, body {margin:0;padding:0;}
  box-shadow:0 1px 5px rgba(0,0,0,.35);max-width:290px;max-height:70vh;
  overflow:auto;}
 .cv-legend-title {font-weight:700;margin:2px 0 4px;}
-.cv-legend-note {font-size:11px;color:#555;margin-bottom:3px;}
+.cv-legend-note, .cv-legend-unit {font-size:11px;color:#555;margin-bottom:3px;}
 .cv-bin {display:flex;align-items:center;gap:6px;margin:2px 0;}
 .cv-swatch {display:inline-block;width:22px;height:14px;flex:none;
  border:1px solid #666;box-sizing:border-box;}

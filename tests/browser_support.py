@@ -137,6 +137,39 @@ def with_metrics(
     return gpd.GeoDataFrame(table, geometry=communes.geometry.values, crs=communes.crs)
 
 
+PROVINCES = ("Tỉnh Hòa Bình", "Tỉnh Sơn La", "Thành phố Hà Nội")
+
+
+def province_layers() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Three provinces (pairs of grid columns of :func:`grid_layers`) with metrics.
+
+    The units have ``province_name`` and the metric columns but no commune code or
+    name, as the national province-level map gets them.
+    """
+    communes, points = grid_layers()
+    nx = 6
+    column = np.arange(len(communes)) % nx
+    names = np.array(PROVINCES)[column // 2]
+    frame = gpd.GeoDataFrame(
+        {
+            "province_name": names,
+            "population": communes["population"].to_numpy(),
+            "n_points": communes["n_points"].to_numpy(),
+            "n_staffed": communes["n_staffed"].to_numpy(),
+            "n_admin_services": communes["n_admin_services"].to_numpy(),
+        },
+        geometry=communes.geometry.values,
+        crs=communes.crs,
+    )
+    units = frame.dissolve(by="province_name", aggfunc="sum").reset_index()
+    table = pd.DataFrame(units.drop(columns="geometry"))
+    metric = units.to_crs(units.estimate_utm_crs())
+    table["area_km2"] = metric.geometry.area.to_numpy() / 1e6
+    table = derive_metrics(table, BENCH)
+    provinces = gpd.GeoDataFrame(table, geometry=units.geometry.values, crs=units.crs)
+    return provinces, points
+
+
 # --------------------------------------------------------------------------- browser
 
 

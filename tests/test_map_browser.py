@@ -23,6 +23,7 @@ from browser_support import (
     Browser,
     artifact,
     grid_layers,
+    province_layers,
     require_browser,
 )
 
@@ -340,5 +341,29 @@ def test_sample_plan_map_shows_proposals_and_zones(browser, tmp_path):
         assert page.locator("path.cv-proposed").count() == 5
         assert "Điểm đề xuất" in page.locator(".cv-legend").inner_text()
         assert errors == []
+    finally:
+        page.close()
+
+
+def test_province_level_map(browser, tmp_path):
+    provinces, points = province_layers()
+    fmap = build_map(
+        provinces, points, benchmark=BENCH, title="Provinces", level="province"
+    )
+    path = write_map(fmap, tmp_path / "provinces.html")
+    page, router, errors = browser.open(path)
+    try:
+        assert page.locator("path.cv-commune").count() == len(provinces)
+        assert "one shape per province" in page.locator(".cv-legend").inner_text()
+        placeholder = page.locator("input.cv-search-input").get_attribute("placeholder")
+        assert "province" in placeholder
+        row = provinces.iloc[1]
+        tip = _tooltip_after_hover(page, row["province_name"])
+        assert row["province_name"] in tip
+        shown = float(re.search(r"radius \(km\): ([0-9.]+)", tip).group(1))
+        assert shown == pytest.approx(row["radius_km"], abs=5e-4)
+        page.screenshot(path=str(artifact("province_hover.png")))
+        assert errors == []
+        assert router.aborted == []
     finally:
         page.close()

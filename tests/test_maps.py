@@ -35,7 +35,7 @@ from coverage.maps import (
 )
 
 sys.path.insert(0, str(Path(__file__).parent))
-from browser_support import BENCH, XSS_NAME, grid_layers
+from browser_support import BENCH, XSS_NAME, grid_layers, province_layers
 
 
 @pytest.fixture(scope="module")
@@ -392,3 +392,51 @@ def test_offline_inlines_everything(layers, tmp_path, monkeypatch):
     assert "L.MarkerClusterGroup" in page or "MarkerClusterGroup" in page
     assert "data:image/png;base64" in page
     assert math.isclose(page.count("<script>") >= 2, True)
+
+
+# ------------------------------------------------------------------ province level
+
+
+@pytest.mark.parametrize("lang", ["en", "vi"])
+def test_province_level_map_speaks_of_provinces(lang):
+    provinces, points = province_layers()
+    assert "commune_code" not in provinces and "commune_name" not in provinces
+    d = map_data(provinces, points, benchmark=BENCH, lang=lang, level="province")
+    feats = d["communes"]["features"]
+    assert len(feats) == len(provinces) == 3
+    assert [f["properties"]["n"] for f in feats] == provinces["province_name"].tolist()
+    assert [f["properties"]["c"] for f in feats] == provinces["province_name"].tolist()
+    assert all(f["properties"]["d"] == "" and f["properties"]["p"] == "" for f in feats)
+    radius = [f["properties"]["r"] for f in feats]
+    assert radius == pytest.approx(provinces["radius_km"].round(3).tolist())
+    labels = d["labels"]
+    assert labels["n"] == label("province_name", lang) == labels["c"]
+    assert labels["map.search.placeholder"] == label(
+        "map.search.placeholder.province", lang
+    )
+    assert labels["map.search.none"] == label("map.search.none.province", lang)
+    assert d["subtitle"].startswith(label("map.title.level.province", lang))
+    unit = label("map.legend.unit.province", lang)
+    assert all(unit in layer["legend"] for layer in d["layers"])
+    assert d["districts"] == [] and d["provinces"] == []
+    assert d["level"] == "province"
+    # the commune map has none of the province texts
+    communes, _ = grid_layers()
+    c = map_data(communes, points, benchmark=BENCH, lang=lang)
+    assert c["labels"]["n"] == label("commune_name", lang)
+    assert all(unit not in layer["legend"] for layer in c["layers"])
+
+
+def test_province_level_needs_province_names_and_a_known_level():
+    provinces, points = province_layers()
+    with pytest.raises(InputError, match="province units"):
+        map_data(
+            provinces.drop(columns="province_name"),
+            points,
+            benchmark=BENCH,
+            level="province",
+        )
+    with pytest.raises(InputError, match="commune units"):
+        map_data(provinces, points, benchmark=BENCH)
+    with pytest.raises(InputError, match="level"):
+        map_data(provinces, points, benchmark=BENCH, level="district")

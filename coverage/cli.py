@@ -247,9 +247,11 @@ def analyze(
     from .pipeline import analyze as run_analysis
     from .pipeline import (
         output_targets,
+        province_map_path,
         province_targets,
         split_by_province,
         write_outputs,
+        write_province_map,
         write_province_outputs,
     )
     from .report import format_summary
@@ -258,9 +260,10 @@ def analyze(
     boundaries, points, is_sample = _resolve_inputs(ctx, boundaries, points)
     bench = _call(ctx, load_benchmark, benchmark)
     final_map = None if no_map else map_path
-    outputs = _call(
-        ctx, OutputSet, output_targets(out_dir, final_map), overwrite=overwrite
-    )
+    targets = output_targets(out_dir, final_map)
+    if by and final_map is not None:
+        targets.append(province_map_path(final_map))
+    outputs = _call(ctx, OutputSet, targets, overwrite=overwrite)
     if by and (Path(out_dir) / "by_province").exists() and not overwrite:
         raise CommandError(
             f"{Path(out_dir) / 'by_province'}: output exists already; pass "
@@ -317,6 +320,17 @@ def analyze(
                             offline_map=offline_map,
                             synthetic=is_sample,
                         )
+                if final_map is not None:
+                    progress("national map of provinces")
+                    path = province_map_path(final_map)
+                    write_province_map(
+                        result,
+                        outputs.path(path),
+                        lang=lang,
+                        title=title,
+                        offline=offline_map,
+                        synthetic=is_sample,
+                    )
             progress("writing tables" + (" and the map" if final_map else ""))
             return write_outputs(
                 result,

@@ -36,23 +36,35 @@ from .report import build_summary
 __all__ = [
     "DEFAULT_THRESHOLDS_KM",
     "OUTPUT_FILES",
+    "PLAN_FILES",
+    "PROVINCE_FILES",
     "AccessOptions",
     "Analysis",
     "PlanRun",
     "analyze",
     "apply_access",
+    "distance_rule_table",
     "find_sample",
     "main_threshold_km",
     "output_targets",
     "plan_analysis",
+    "plan_radius_km",
+    "plan_targets",
+    "province_map_path",
     "province_slug",
     "province_targets",
+    "province_units",
     "read_candidates",
     "read_exclusion",
+    "redraw_map",
+    "run_plan",
     "split_by_province",
     "summary_benchmark",
     "thresholds_for",
+    "write_analysis_map",
     "write_outputs",
+    "write_plan",
+    "write_province_map",
     "write_province_outputs",
 ]
 
@@ -174,6 +186,7 @@ class Analysis:
     catchments: gpd.GeoDataFrame | None = None
     rules: pd.DataFrame | None = None
     zone_threshold_km: float | None = None
+    access_levels: dict[tuple[str, ...], pd.DataFrame] = field(default_factory=dict)
 
 
 def find_sample() -> tuple[Path, Path] | None:
@@ -527,10 +540,10 @@ def _join_commune_access(
 
 def _level_access(analysis: Analysis, keys: list[str]) -> pd.DataFrame:
     """Aggregate the cells to the units keyed by ``keys`` (``[]``: one row)."""
-    from .access import aggregate_access
-
+    cached = analysis.access_levels.get(tuple(keys))
+    if cached is not None:
+        return cached
     result = analysis.access
-    surface = result.surface
     communes = analysis.communes
     if keys:
         labels = (
@@ -538,24 +551,16 @@ def _level_access(analysis: Analysis, keys: list[str]) -> pd.DataFrame:
         ).to_numpy(dtype=object)
     else:
         labels = np.full(len(communes), "all", dtype=object)
-    index = pd.Index(pd.unique(labels))
-    table = aggregate_access(
-        result.dist_m,
-        surface.pop,
-        labels[surface.commune],
-        thresholds_km=result.thresholds_km,
-        x_m=surface.x_m,
-        y_m=surface.y_m,
-        crs=surface.crs,
-        index=index,
-    )
+    table = result.aggregate_by(labels, index=pd.Index(pd.unique(labels)))
     table.index.name = "_key"
     table = table.reset_index()
     if keys:
         parts = table["_key"].str.split("\x1f", expand=True)
         for i, key in enumerate(keys):
             table[key] = parts[i].replace("", pd.NA)
-    return table.drop(columns="_key")
+    table = table.drop(columns="_key")
+    analysis.access_levels[tuple(keys)] = table
+    return table
 
 
 def _join_level_access(
@@ -888,6 +893,63 @@ def _province_slugs(names: Sequence[str]) -> dict[str, str]:
         used.add(slug)
         slugs[name] = slug
     return slugs
+
+
+def province_map_path(map_path: str | Path) -> Path:
+    """Where ``--by province`` writes the national province-level map."""
+    path = Path(map_path)
+    return path.with_name(f"{path.stem}_provinces{path.suffix or '.html'}")
+
+
+def province_units(analysis: Analysis) -> gpd.GeoDataFrame:
+    """Province polygons (dissolved communes) with the province-level figures."""
+    import shapely
+
+    if "province" not in analysis.levels:
+        msg = (
+            "a province map needs a province column in the commune layer; name it "
+            "with -c province_name=COLUMN"
+        )
+        raise InputError(msg)
+    communes = analysis.communes
+    frame = gpd.GeoDataFrame(
+        {"province_name": communes["province_name"].astype("string").fillna("")},
+        geometry=communes.geometry.values,
+        crs=communes.crs,
+    )
+    try:
+        shapes = frame.dissolve(by="province_name", method="coverage")
+    except shapely.errors.GEOSException:
+        shapes = frame.dissolve(by="province_name")
+    table = analysis.levels["province"].copy()
+    key = table["province_name"].astype("string").fillna("")
+    geoms = shapes.geometry.reindex(key.to_numpy()).to_numpy()
+    return gpd.GeoDataFrame(table, geometry=geoms, crs=communes.crs)
+
+
+def write_province_map(
+    analysis: Analysis,
+    path: str | Path,
+    *,
+    lang: str = "en",
+    title: str = "",
+    offline: bool = False,
+    synthetic: bool = False,
+) -> Path:
+    """Draw the national map with one shape per province."""
+    from .maps import build_map, write_map
+
+    fmap = build_map(
+        province_units(analysis),
+        analysis.points,
+        benchmark=analysis.benchmark,
+        level="province",
+        lang=lang,
+        title=title,
+        synthetic=synthetic,
+        access_threshold_km=analysis.zone_threshold_km,
+    )
+    return write_map(fmap, path, offline=offline)
 
 
 PROVINCE_FILES = (

@@ -295,6 +295,8 @@ def test_by_province_sums_to_the_national_run(runner, two_provinces, tmp_path):
     assert np.allclose(merged["share_within_5km"], merged["share_within_5km_p"])
     for f in folders:
         assert (tmp_path / "maps" / "by_province" / f"{f}.html").is_file()
+    national_map = (tmp_path / "maps" / "all_provinces.html").read_text("utf-8")
+    assert "Tỉnh Hòa Bình" in national_map and "Tỉnh Sơn La" in national_map
     # a second run without --overwrite refuses before computing anything
     again = run(
         runner,

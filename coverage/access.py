@@ -1106,6 +1106,11 @@ def population_from_settlements(
     )
 
 
+def _apply_affine(t: Any, col: Any, row: Any) -> tuple[Any, Any]:
+    """Map pixel (col, row) to raster coordinates with an affine transform."""
+    return t.a * col + t.b * row + t.c, t.d * col + t.e * row + t.f
+
+
 def population_from_raster(
     path: str | Path,
     communes: gpd.GeoDataFrame,
@@ -1169,11 +1174,11 @@ def population_from_raster(
     values = np.ma.filled(data.astype(float), 0.0)
     rows, cols = np.nonzero(np.isfinite(values) & (values > 0))
     weight = values[rows, cols]
-    xs, ys = transform * (cols + 0.5, rows + 0.5)
+    xs, ys = _apply_affine(transform, cols + 0.5, rows + 0.5)
     to_metric = Transformer.from_crs(rcrs, target, always_xy=True)
     mx, my = to_metric.transform(np.asarray(xs, float), np.asarray(ys, float))
     # nominal pixel footprint in metres, measured at the centre of the window
-    cx, cy = transform * (data.shape[1] / 2, data.shape[0] / 2)
+    cx, cy = _apply_affine(transform, data.shape[1] / 2, data.shape[0] / 2)
     ax, ay = to_metric.transform(
         np.array([cx, cx + transform.a, cx]), np.array([cy, cy, cy + transform.e])
     )

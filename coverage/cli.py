@@ -452,10 +452,17 @@ def map_(
 )
 @click.option(
     "--candidate-source",
-    type=click.Choice(["cells", "centres"]),
+    type=click.Choice(["cells", "centres", "settlements"]),
     default="cells",
     show_default=True,
-    help="Generated candidates: populated grid cells or one point per commune.",
+    help="Generated candidates: populated grid cells, one point per commune, or "
+    "the villages of --settlements.",
+)
+@click.option(
+    "--settlements",
+    type=click.Path(dir_okay=False),
+    help="Villages/hamlets with population (CSV with lat/lon and population): "
+    "they place the demand, and can be the candidates.",
 )
 @click.option(
     "--max-candidates",
@@ -512,6 +519,7 @@ def plan(
     radius_km: float | None,
     candidates: str | None,
     candidate_source: str,
+    settlements: str | None,
     max_candidates: int,
     exclude: str | None,
     method: str,
@@ -550,6 +558,10 @@ def plan(
 
     if (add is None) == (target is None):
         raise click.UsageError("give exactly one of --add K or --target RULE", ctx=ctx)
+    if candidate_source == "settlements" and settlements is None:
+        raise click.UsageError(
+            "--candidate-source settlements needs --settlements FILE", ctx=ctx
+        )
     verbosity = ctx.obj["verbosity"]
     boundaries, points, is_sample = _resolve_inputs(ctx, boundaries, points)
     bench = _call(ctx, load_benchmark, benchmark)
@@ -569,7 +581,7 @@ def plan(
         points_crs=points_crs,
         kinds=kinds,
         fix_invalid=fix_invalid,
-        access=AccessOptions(cell_m=cell_m, catchments=False),
+        access=AccessOptions(cell_m=cell_m, catchments=False, settlements=settlements),
         on_stage=progress,
     )
     run = _call(
@@ -581,6 +593,7 @@ def plan(
         radius_km=radius_km,
         candidates_path=candidates,
         candidate_source=candidate_source,
+        settlements_path=settlements,
         max_candidates=max_candidates,
         exclude_path=exclude,
         columns=columns,

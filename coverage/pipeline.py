@@ -1306,6 +1306,7 @@ def run_plan(
     radius_km: float | None = None,
     candidates_path: str | Path | None = None,
     candidate_source: str = "cells",
+    settlements_path: str | Path | None = None,
     max_candidates: int = 3000,
     exclude_path: str | Path | None = None,
     columns: dict[str, str] | None = None,
@@ -1322,6 +1323,13 @@ def run_plan(
         if candidates_path is None
         else read_candidates(candidates_path, columns=columns)
     )
+    if candidates is None and candidate_source == "settlements":
+        from .io import read_settlements
+
+        if settlements_path is None:
+            msg = "candidate source 'settlements' needs a settlements file"
+            raise InputError(msg)
+        candidates = read_settlements(settlements_path, columns=columns)
     exclusion = None if exclude_path is None else read_exclusion(exclude_path)
     return plan_analysis(
         analysis,

@@ -11,7 +11,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from common import points_in, square_communes, write_points_csv
+from common import LAEA_VN, points_in, square_communes, write_points_csv
+from pyproj import Transformer
 
 from coverage.cli import main
 
@@ -380,3 +381,48 @@ def test_settlements_place_the_population(runner, small_layers, tmp_path):
         code=2,
     )
     assert "no population column" in result.output
+
+
+def test_plan_with_settlements_as_candidates(runner, small_layers, tmp_path):
+    to_lonlat = Transformer.from_crs(LAEA_VN, 4326, always_xy=True)
+    rows = ["ten,lat,lon,dan_so"]
+    sites = {"Bản A": (25_000.0, 5_000.0), "Bản B": (28_000.0, 8_000.0)}
+    for name, (x, y) in sites.items():
+        lon, lat = to_lonlat.transform(x, y)
+        rows.append(f"{name},{lat:.7f},{lon:.7f},500")
+    villages = tmp_path / "villages.csv"
+    villages.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    args = plan_args(
+        small_layers,
+        tmp_path,
+        "--add",
+        "1",
+        "--settlements",
+        str(villages),
+        "--candidate-source",
+        "settlements",
+        "--no-map",
+    )
+    run(runner, *args)
+    proposed = read_csv(tmp_path / "plan" / "proposed_points.csv")
+    assert len(proposed) == 1
+    # the two villages hold the 1,000 people of 00003 and lie 4.2 km apart: a
+    # site at one of them brings its 500 people within the 2.9 km radius
+    got = (proposed["lat"].iloc[0], proposed["lon"].iloc[0])
+    expected = [to_lonlat.transform(*xy)[::-1] for xy in sites.values()]
+    assert any(np.allclose(got, e, atol=1e-5) for e in expected)
+    assert proposed["newly_covered_pop"].iloc[0] == pytest.approx(500, abs=1)
+    missing = run(
+        runner,
+        *plan_args(
+            small_layers,
+            tmp_path,
+            "--add",
+            "1",
+            "--candidate-source",
+            "settlements",
+            "--overwrite",
+        ),
+        code=2,
+    )
+    assert "--settlements" in missing.output

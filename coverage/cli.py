@@ -122,16 +122,24 @@ def _resolve_inputs(
 class _Progress:
     """Stage lines on stderr (``[  1.2 s] distances ...``); silent with -q."""
 
-    def __init__(self, verbosity: int) -> None:
+    def __init__(self, verbosity: int, total: int | None = None) -> None:
         import time
 
         self._clock = time.perf_counter
         self.t0 = self._clock()
         self.enabled = verbosity >= 0
+        self.total = total
+        self.done = 0
 
     def __call__(self, name: str) -> None:
-        if self.enabled:
-            click.echo(f"[{self._clock() - self.t0:6.1f} s] {name} …", err=True)
+        self.done += 1
+        if not self.enabled:
+            return
+        step = ""
+        if self.total:
+            width = len(str(self.total))
+            step = f"{min(self.done, self.total):>{width}}/{self.total} "
+        click.echo(f"[{step}{self._clock() - self.t0:6.1f} s] {name} …", err=True)
 
     def items(self, iterable, *, label: str, length: int):
         """Iterate with a progress bar on stderr (plain iteration when quiet)."""
@@ -246,6 +254,7 @@ def analyze(
     from .export import OutputSet
     from .pipeline import analyze as run_analysis
     from .pipeline import (
+        count_stages,
         output_targets,
         province_map_path,
         province_targets,
@@ -270,7 +279,6 @@ def analyze(
             "--overwrite to replace it or choose another --out folder",
             2,
         )
-    progress = _Progress(verbosity)
     options = _access_options(
         no_access,
         cell_m,
@@ -280,6 +288,8 @@ def analyze(
         settlements,
         no_rescale,
     )
+    extra = 1 + (2 if by and final_map is not None else 1 if by else 0)
+    progress = _Progress(verbosity, count_stages(options) + extra)
     result = _call(
         ctx,
         run_analysis,
@@ -307,6 +317,7 @@ def analyze(
                 )
                 outputs.add(f for files in per_province.values() for f in files)
                 parts = split_by_province(result)
+                progress(f"writing {len(parts)} province(s)")
                 with progress.items(
                     parts.items(), label="provinces", length=len(parts)
                 ) as bar:
@@ -553,7 +564,13 @@ def plan(
     """
     from .benchmarks import load_benchmark
     from .export import OutputSet
-    from .pipeline import AccessOptions, plan_targets, run_plan, write_plan
+    from .pipeline import (
+        AccessOptions,
+        count_stages,
+        plan_targets,
+        run_plan,
+        write_plan,
+    )
     from .pipeline import analyze as run_analysis
 
     if (add is None) == (target is None):
@@ -569,7 +586,10 @@ def plan(
     outputs = _call(
         ctx, OutputSet, plan_targets(out_dir, final_map), overwrite=overwrite
     )
-    progress = _Progress(verbosity)
+    plan_access = AccessOptions(
+        cell_m=cell_m, catchments=False, settlements=settlements
+    )
+    progress = _Progress(verbosity, count_stages(plan_access) + 3)
     analysis = _call(
         ctx,
         run_analysis,
@@ -581,7 +601,7 @@ def plan(
         points_crs=points_crs,
         kinds=kinds,
         fix_invalid=fix_invalid,
-        access=AccessOptions(cell_m=cell_m, catchments=False, settlements=settlements),
+        access=plan_access,
         on_stage=progress,
     )
     run = _call(

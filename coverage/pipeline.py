@@ -43,6 +43,7 @@ __all__ = [
     "PlanRun",
     "analyze",
     "apply_access",
+    "count_stages",
     "distance_rule_table",
     "find_sample",
     "main_threshold_km",
@@ -232,6 +233,13 @@ def main_threshold_km(benchmark: Benchmark, thresholds: Sequence[float]) -> floa
     if 5.0 in thresholds:
         return 5.0
     return float(max(thresholds))
+
+
+def count_stages(access: AccessOptions | None = None) -> int:
+    """Return how many stages :func:`analyze` reports through ``on_stage``."""
+    access = AccessOptions() if access is None else access
+    n_access = (4 if access.catchments else 3) if access.enabled else 0
+    return 3 + n_access
 
 
 def _load(

@@ -426,3 +426,37 @@ def test_plan_with_settlements_as_candidates(runner, small_layers, tmp_path):
         code=2,
     )
     assert "--settlements" in missing.output
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"enabled": False},
+        {"catchments": False},
+    ],
+)
+def test_stage_count_matches_the_stages_reported(small_layers, options):
+    from coverage.benchmarks import load_benchmark
+    from coverage.pipeline import AccessOptions, analyze, count_stages
+
+    boundaries, points = small_layers
+    seen: list[str] = []
+    access = AccessOptions(**options)
+    analyze(
+        boundaries,
+        points,
+        benchmark=load_benchmark("vn-national-2024"),
+        access=access,
+        on_stage=seen.append,
+    )
+    assert len(seen) == count_stages(access)
+
+
+@pytest.mark.parametrize("extra", [(), ("--no-access",), ("--by", "province")])
+def test_progress_counts_to_the_last_stage(runner, small_layers, tmp_path, extra):
+    result = runner.invoke(main, analyze_args(small_layers, tmp_path, *extra))
+    assert result.exit_code == 0, result.output
+    lines = [ln for ln in result.stderr.splitlines() if ln.startswith("[")]
+    done, total = re.match(r"\[\s*(\d+)/(\d+)", lines[-1]).groups()
+    assert done == total and int(total) == len(lines)

@@ -29,6 +29,7 @@ __all__ = [
     "to_csv_frame",
     "write_csv",
     "write_json",
+    "write_xlsx",
 ]
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -129,6 +130,48 @@ def write_json(data: dict, path: str | Path) -> None:
     with open(path, "w", encoding="utf-8") as fh:
         json.dump(_jsonable(data), fh, ensure_ascii=False, indent=2)
         fh.write("\n")
+
+
+def write_xlsx(
+    sheets: dict[str, pd.DataFrame], path: str | Path, *, lang: str = "en"
+) -> None:
+    """Write tables as sheets of one Excel workbook, codes kept as text.
+
+    Excel drops the leading zero of a code such as ``04552`` when it opens a CSV;
+    in the workbook every text cell stays text (no conversion to numbers, URLs or
+    formulas), headers are frozen and filterable.
+
+    Parameters
+    ----------
+    sheets
+        Sheet name to table (prepared like the CSVs with :func:`to_csv_frame`);
+        empty tables are skipped.
+    path
+        Destination ``.xlsx``.
+    lang
+        Header language, as for the CSVs.
+    """
+    options = {
+        "strings_to_formulas": False,
+        "strings_to_numbers": False,
+        "strings_to_urls": False,
+        "nan_inf_to_errors": False,
+    }
+    with pd.ExcelWriter(
+        path, engine="xlsxwriter", engine_kwargs={"options": options}
+    ) as writer:
+        for name, table in sheets.items():
+            if table is None or len(table.columns) == 0:
+                continue
+            frame = to_csv_frame(table, lang=lang)
+            frame.to_excel(writer, sheet_name=name[:31], index=False)
+            sheet = writer.sheets[name[:31]]
+            sheet.freeze_panes(1, 0)
+            sheet.autofilter(0, 0, max(len(frame), 1), len(frame.columns) - 1)
+            sample = frame.head(200).astype("string").fillna("")
+            for i, col in enumerate(frame.columns):
+                longest = max([len(str(col)), *sample[col].str.len().tolist()])
+                sheet.set_column(i, i, min(max(8, longest + 1), 45))
 
 
 class OutputSet:

@@ -21,7 +21,7 @@ import pandas as pd
 
 from .benchmarks import Benchmark, DistanceRule
 from .errors import InputError
-from .export import OutputSet, write_json
+from .export import OutputSet, write_json, write_xlsx
 from .export import write_csv as _write_csv
 from .metrics import (
     LEVEL_KEYS,
@@ -78,6 +78,7 @@ OUTPUT_FILES = (
     "uncovered_zones.csv",
     "catchments.csv",
     "distance_rules.csv",
+    "coverage.xlsx",
     "summary.json",
     "coverage.gpkg",
 )
@@ -821,6 +822,19 @@ def write_outputs(
         write_csv(rules, out_dir / "distance_rules.csv", lang=lang)
     if proposed is not None:
         layers["proposed_points"] = proposed
+    if "coverage.xlsx" in wanted:
+        sheets = {
+            "communes": _commune_table(analysis.communes),
+            **{
+                f"{level}s": _ordered(analysis.levels[level], LEVEL_KEYS[level])
+                for level in ("district", "province")
+                if level in analysis.levels
+            },
+            "gaps": _ordered(analysis.gaps, GAP_COLUMNS),
+        }
+        if analysis.zones is not None:
+            sheets["uncovered_zones"] = _with_lonlat(analysis.zones)
+        write_xlsx(sheets, outputs.path(out_dir / "coverage.xlsx"), lang=lang)
     if "summary.json" in wanted:
         summary = {**analysis.summary, "synthetic_data": bool(synthetic)}
         write_json(summary, outputs.path(out_dir / "summary.json"))

@@ -460,3 +460,21 @@ def test_progress_counts_to_the_last_stage(runner, small_layers, tmp_path, extra
     lines = [ln for ln in result.stderr.splitlines() if ln.startswith("[")]
     done, total = re.match(r"\[\s*(\d+)/(\d+)", lines[-1]).groups()
     assert done == total and int(total) == len(lines)
+
+
+def test_workbook_keeps_codes_as_text(runner, small_layers, tmp_path):
+    import openpyxl
+
+    run(runner, *analyze_args(small_layers, tmp_path, "--no-map", "--lang", "vi"))
+    book = openpyxl.load_workbook(tmp_path / "out" / "coverage.xlsx")
+    assert {"communes", "districts", "provinces", "gaps"} <= set(book.sheetnames)
+    sheet = book["communes"]
+    header = [c.value for c in sheet[1]]
+    assert header[0] == "Mã xã"
+    codes = [row[0].value for row in sheet.iter_rows(min_row=2)]
+    assert codes == ["00001", "00002", "00003"]
+    assert all(
+        cell.data_type != "f" for ws in book.worksheets for row in ws for cell in row
+    )
+    csv = read_csv(tmp_path / "out" / "communes.csv")
+    assert sheet.max_row - 1 == len(csv)

@@ -151,27 +151,42 @@ def write_xlsx(
     lang
         Header language, as for the CSVs.
     """
+    import xlsxwriter
+    import xlsxwriter.exceptions
+
     options = {
         "strings_to_formulas": False,
         "strings_to_numbers": False,
         "strings_to_urls": False,
         "nan_inf_to_errors": False,
+        "constant_memory": True,
     }
-    with pd.ExcelWriter(
-        path, engine="xlsxwriter", engine_kwargs={"options": options}
-    ) as writer:
+    book = xlsxwriter.Workbook(str(path), options)
+    try:
+        bold = book.add_format({"bold": True})
         for name, table in sheets.items():
             if table is None or len(table.columns) == 0:
                 continue
             frame = to_csv_frame(table, lang=lang)
-            frame.to_excel(writer, sheet_name=name[:31], index=False)
-            sheet = writer.sheets[name[:31]]
-            sheet.freeze_panes(1, 0)
-            sheet.autofilter(0, 0, max(len(frame), 1), len(frame.columns) - 1)
+            sheet = book.add_worksheet(name[:31])
             sample = frame.head(200).astype("string").fillna("")
             for i, col in enumerate(frame.columns):
                 longest = max([len(str(col)), *sample[col].str.len().tolist()])
                 sheet.set_column(i, i, min(max(8, longest + 1), 45))
+            sheet.freeze_panes(1, 0)
+            sheet.autofilter(0, 0, max(len(frame), 1), len(frame.columns) - 1)
+            sheet.write_row(0, 0, [str(c) for c in frame.columns], bold)
+            values = [
+                frame[c].astype(object).where(frame[c].notna(), None).tolist()
+                for c in frame.columns
+            ]
+            for r, row in enumerate(zip(*values, strict=True), start=1):
+                sheet.write_row(r, 0, row)
+    finally:
+        try:
+            book.close()
+        except xlsxwriter.exceptions.FileCreateError as exc:
+            raise OSError(f"cannot write {path}: {exc}") from exc
 
 
 class OutputSet:

@@ -85,9 +85,12 @@ def main(ctx: click.Context, verbose: int, quiet: int) -> None:
 
     \b
     Start with the bundled synthetic sample:
-        coverage analyze
+        coverage analyze                  metrics, distances, gaps, maps/coverage.html
+        coverage plan --add 10            where 10 new points help most
     Then your own data:
-        coverage analyze -b communes.gpkg -p points.csv --out results
+        coverage validate -b communes.gpkg -p points.csv
+        coverage analyze -b communes.gpkg -p points.csv --out results --lang vi
+        coverage map --from results --offline-map
         coverage benchmarks
     """
     verbosity = verbose - quiet

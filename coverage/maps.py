@@ -1103,6 +1103,11 @@ html, body {margin:0;padding:0;}
 .cv-search li:hover, .cv-search li.cv-active {background:#e6f0ff;}
 .cv-search li small {color:#666;}
 .cv-tip b {font-weight:700;}
+.leaflet-tooltip.cv-tooltip {white-space:normal;max-width:320px;width:max-content;
+ overflow-wrap:anywhere;}
+.cv-title h1, .cv-popup h3, .cv-search li, .cv-popup td {overflow-wrap:anywhere;}
+.leaflet-popup-content {max-width:340px;max-height:60vh;overflow:auto;}
+.cv-title {max-height:30vh;overflow:auto;}
 .cv-popup table {border-collapse:collapse;}
 .cv-popup th {text-align:left;font-weight:600;padding:1px 8px 1px 0;
  vertical-align:top;}

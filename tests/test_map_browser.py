@@ -367,3 +367,41 @@ def test_province_level_map(browser, tmp_path):
         assert router.aborted == []
     finally:
         page.close()
+
+
+def test_long_names_and_huge_numbers_keep_the_layout(browser, tmp_path):
+    communes, points = grid_layers()
+    long_name = "Xã " + "Rất Dài " * 120
+    communes.loc[communes["commune_code"] == "C05", "commune_name"] = long_name
+    communes.loc[communes["commune_code"] == "C05", "population"] = 9_000_000_000
+    fmap = build_map(
+        communes, points, benchmark=BENCH, title="Tên rất dài " * 30, show_rings=False
+    )
+    path = write_map(fmap, tmp_path / "long.html")
+    page, _router, errors = browser.open(path)
+    try:
+        viewport = page.viewport_size
+        title = page.locator(".cv-title").bounding_box()
+        assert title["width"] <= viewport["width"]
+        tip = _tooltip_after_hover(page, "C05")
+        assert long_name.strip()[:40] in tip
+        box = page.locator(".leaflet-tooltip.cv-tooltip").bounding_box()
+        assert box["width"] <= 340
+        page.locator('path.cv-commune[data-code="C05"]').click(
+            position={"x": 4, "y": 30}
+        )
+        popup = page.locator(".leaflet-popup-content")
+        popup.wait_for(state="visible")
+        assert "9,000,000,000" in popup.inner_text()
+        page.wait_for_timeout(400)
+        box = popup.bounding_box()
+        assert box["width"] <= 360 and box["height"] <= 0.6 * viewport["height"] + 1
+        assert page.locator(".cv-title").bounding_box()["height"] <= (
+            0.3 * viewport["height"] + 1
+        )
+        legend = page.locator(".cv-legend").bounding_box()
+        assert legend["x"] + legend["width"] <= viewport["width"]
+        page.screenshot(path=str(artifact("long_names.png")))
+        assert errors == []
+    finally:
+        page.close()

@@ -1005,6 +1005,12 @@ def _points_from_table(
     ids = text("point_id", "")
     if "point_id" not in mapping:
         ids = pd.Series([f"P{i + 1:05d}" for i in range(n)], dtype=str)
+    blank_id = (ids == "").to_numpy()
+    if blank_id.any():
+        # a point without an id is still a point: name it after its row or feature
+        rows = np.flatnonzero(blank_id)
+        ids = ids.copy()
+        ids.iloc[rows] = [row_label(i).replace(" ", "-") for i in rows]
     out["point_id"] = ids
     out["name"] = text("name", "")
     if "kind" in mapping:

@@ -414,3 +414,13 @@ def test_point_layer_with_projected_coordinates_declared_as_degrees(tmp_path):
     pts.to_file(path)
     with pytest.raises(ValidationError, match="are not degrees although the layer"):
         read_points(path)
+
+
+def test_blank_point_ids_are_named_after_their_rows(tmp_path):
+    path = tmp_path / "points.csv"
+    path.write_text(
+        "id,lat,lon\n,20.8,105.3\nBD1,20.81,105.31\n,20.82,105.32\n", encoding="utf-8"
+    )
+    frame = read_points(path).frame
+    assert frame["point_id"].tolist() == ["row-2", "BD1", "row-4"]
+    assert frame["point_id"].is_unique

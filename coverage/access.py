@@ -838,7 +838,8 @@ def _grid_cells_in_polygons(
     cell = row * np.int64(ncol) + all_col
     order = np.lexsort((owner, cell))
     cell, owner = cell[order], owner[order]
-    first = np.r_[True, cell[1:] != cell[:-1]]
+    first = np.ones(len(cell), dtype=bool)
+    first[1:] = cell[1:] != cell[:-1]
     row, col = np.divmod(cell[first], ncol)
     return col, row, owner[first]
 

@@ -16,6 +16,7 @@ from pyproj import Geod
 from shapely.geometry import Point, Polygon, box
 
 from coverage.access import (
+    FOOTPRINT_COMMUNE,
     _grid_runs_parts,
     _group_order,
     _zone_parts,
@@ -694,3 +695,12 @@ def test_raster_surface(tmp_path):
     assert len(s) == 100 and s.pop.sum() == 10_000
     s2 = population_from_raster(path, communes, rescale=False)
     assert s2.pop.sum() == pytest.approx(300.0)
+
+
+@pytest.mark.parametrize("side_m", [1.0, 100.0])
+def test_commune_smaller_than_a_cell_keeps_its_people(side_m):
+    communes = communes_gdf([box(X0, Y0, X0 + side_m, Y0 + side_m)], [7])
+    surface = build_population_grid(communes, cell_m=250.0)
+    assert len(surface) == 1
+    assert surface.pop.sum() == 7
+    assert surface.footprint[0] == FOOTPRINT_COMMUNE

@@ -54,7 +54,8 @@ def run_target(strategy, check, examples: int) -> tuple[int, list[str]]:
             raise
         errors = getattr(exc, "exceptions", [exc])
         for err in errors:
-            failures.append("".join(traceback.format_exception(err)[-3:]).strip())
+            text = "".join(traceback.format_exception(err)).strip()
+            failures.append("\n".join(text.splitlines()[-25:]))
     return count, failures
 
 

@@ -682,18 +682,28 @@ def test_output_folder_under_a_file(runner, tmp_path):
     assert "choose a writable folder with --out" in result.output
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
-def test_output_folder_read_only(runner, tmp_path):
+def test_output_folder_read_only(runner, tmp_path, monkeypatch):
     built = build(tmp_path)
     locked = tmp_path / "locked"
     locked.mkdir()
     locked.chmod(0o500)
+    if os.geteuid() == 0:
+        # root writes into read-only folders: let the OS answer as it would others
+        real_mkdir = Path.mkdir
+
+        def mkdir(self, *args, **kwargs):
+            if self == locked / "out":
+                raise PermissionError(errno.EACCES, "Permission denied", str(self))
+            return real_mkdir(self, *args, **kwargs)
+
+        monkeypatch.setattr(Path, "mkdir", mkdir)
     try:
         result = _analyze(runner, built, locked / "out")
     finally:
         locked.chmod(0o700)
     assert result.exit_code == 1
     assert "cannot write outputs here (Permission denied)" in result.output
+    assert not (locked / "out").exists()
 
 
 def test_outputs_exist_without_overwrite(runner, tmp_path):

@@ -783,6 +783,23 @@ def _script_json(data: dict) -> str:
     )
 
 
+class _RawElement(Element):
+    """Text placed in the page as it is.
+
+    branca turns the output of a macro into a new ``Element`` whose text is compiled
+    as a Jinja template when the page renders; text that holds data (commune names)
+    must never be compiled, or ``{{ ... }}`` in a name would run in Python.
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__("")
+        self._text = text
+
+    def render(self, **kwargs) -> str:
+        """Return the text unchanged."""
+        return self._text
+
+
 class _CoverageLayers(MacroElement):
     _template = Template(
         """
@@ -805,6 +822,14 @@ var D = {{ this.data_json }};
         self.data_json = _script_json(data)
         self.js = _MAP_JS
         self.css = _MAP_CSS
+
+    def render(self, **kwargs) -> None:
+        """Add the style and the script to the page, never re-templated."""
+        figure = self.get_root()
+        module = self._template.module
+        name = self.get_name()
+        figure.header.add_child(_RawElement(module.header(self, kwargs)), name=name)
+        figure.script.add_child(_RawElement(module.script(self, kwargs)), name=name)
 
 
 class CoverageMap(folium.Map):

@@ -405,3 +405,16 @@ def test_long_names_and_huge_numbers_keep_the_layout(browser, tmp_path):
         assert errors == []
     finally:
         page.close()
+
+
+def test_template_syntax_shows_as_text(browser, tmp_path):
+    communes, points = grid_layers()
+    name = "{{ 7*7 }} {% if true %}x{% endif %}"
+    communes.loc[communes["commune_code"] == "C05", "commune_name"] = name
+    path = write_map(build_map(communes, points, benchmark=BENCH), tmp_path / "t.html")
+    page, _router, errors = browser.open(path)
+    try:
+        assert name in _tooltip_after_hover(page, "C05")
+        assert errors == []
+    finally:
+        page.close()

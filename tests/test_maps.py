@@ -29,6 +29,7 @@ from coverage.maps import (
     classify_ratio,
     classify_share,
     map_data,
+    render_html,
     share_bins,
     simplify_coverage,
     write_map,
@@ -440,3 +441,22 @@ def test_province_level_needs_province_names_and_a_known_level():
         map_data(provinces, points, benchmark=BENCH)
     with pytest.raises(InputError, match="level"):
         map_data(provinces, points, benchmark=BENCH, level="district")
+
+
+TEMPLATE_NAMES = [
+    "{{ 7*7 }}",
+    "{% if true %}yes{% endif %}",
+    "{{ cycler.__init__.__globals__ }}",
+    "{# comment #}",
+]
+
+
+@pytest.mark.parametrize("name", TEMPLATE_NAMES)
+def test_template_syntax_in_data_is_never_run(name):
+    communes, points = grid_layers()
+    communes.loc[communes["commune_code"] == "C05", "commune_name"] = name
+    points.loc[points.index[0], "name"] = name
+    page = render_html(build_map(communes, points, benchmark=BENCH, title=name))
+    # json.dumps leaves these characters as they are: the literal text must be there
+    assert page.count(name) >= 2
+    assert "__globals__" not in page or name == TEMPLATE_NAMES[2]

@@ -37,7 +37,9 @@ class CommandError(click.ClickException):
     """A library error shown as ``Error: message`` with its own exit code."""
 
     def __init__(self, message: str, exit_code: int) -> None:
-        super().__init__(message)
+        from .report import printable
+
+        super().__init__(printable(message))
         self.exit_code = exit_code
 
 
@@ -266,7 +268,7 @@ def analyze(
         write_province_map,
         write_province_outputs,
     )
-    from .report import format_summary
+    from .report import format_summary, printable
 
     verbosity = ctx.obj["verbosity"]
     boundaries, points, is_sample = _resolve_inputs(ctx, boundaries, points)
@@ -359,7 +361,7 @@ def analyze(
 
     written = _call(ctx, write)
     if verbosity >= 0:
-        click.echo(format_summary(result.summary, lang=lang))
+        click.echo(printable(format_summary(result.summary, lang=lang)))
         shown = [p for p in written if "by_province" not in p.parts]
         _echo_outputs(shown)
         if len(shown) < len(written):
@@ -645,9 +647,9 @@ def plan(
 
     written = _call(ctx, write)
     if verbosity >= 0:
-        from .report import format_plan
+        from .report import format_plan, printable
 
-        click.echo(format_plan(run.summary, run.proposed, lang=lang))
+        click.echo(printable(format_plan(run.summary, run.proposed, lang=lang)))
         _echo_outputs(written)
 
 
@@ -704,6 +706,7 @@ def validate(
         coverage validate -b xa.gpkg -p buu_cuc.csv
         coverage validate -b xa.shp -p points.csv --crs EPSG:32648 --fix-invalid
     """
+    from .report import printable
     from .validate import check_inputs
 
     verbosity = ctx.obj["verbosity"]
@@ -719,11 +722,11 @@ def validate(
         fix_invalid=fix_invalid,
     )
     for problem in report.fatal:
-        click.echo(f"error: {problem}")
+        click.echo(printable(f"error: {problem}"))
     for warning in report.warnings:
-        click.echo(f"warning: {warning}")
+        click.echo(printable(f"warning: {warning}"))
     if verbosity >= 0:
         for note in report.reading_notes:
-            click.echo(f"note: {note}")
+            click.echo(printable(f"note: {note}"))
     click.echo(report.summary())
     ctx.exit(2 if report.fatal else 0)

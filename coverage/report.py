@@ -5,12 +5,14 @@ Pure functions that build text and dictionaries; printing is the CLI's job.
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from .benchmarks import Benchmark
 from .io import KINDS
 
-__all__ = ["build_summary", "format_plan", "format_summary"]
+__all__ = ["build_summary", "format_plan", "format_summary", "printable"]
 
 _T = {
     "en": {
@@ -113,6 +115,23 @@ _T = {
         },
     },
 }
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Make text from the data safe for a terminal.
+
+    Control characters (an ANSI escape in a commune name could recolour or clear
+    the terminal) become ``?``; line breaks and tabs stay.
+
+    Examples
+    --------
+    >>> printable("Xã \x1b[2JTân Lạc")
+    'Xã ?[2JTân Lạc'
+    """
+    return _CONTROL.sub("?", text)
 
 
 def _pct(x: float | None) -> str:

@@ -478,3 +478,34 @@ def test_workbook_keeps_codes_as_text(runner, small_layers, tmp_path):
     )
     csv = read_csv(tmp_path / "out" / "communes.csv")
     assert sheet.max_row - 1 == len(csv)
+
+
+def test_control_characters_in_names_never_reach_the_terminal(runner, tmp_path):
+    communes = square_communes(
+        [
+            {"ma_xa": "00001", "ten_xa": "Xã \x1b[2J\x07Tân Lạc", "dan_so": 2000},
+            {"ma_xa": "00002", "ten_xa": "Xã Mới", "dan_so": 3000},
+        ]
+    )
+    boundaries = tmp_path / "c.geojson"
+    communes.to_crs(4326).to_file(boundaries)
+    points = write_points_csv(points_in([1]), tmp_path / "p.csv")
+    result = runner.invoke(
+        main,
+        [
+            "analyze",
+            "-b",
+            str(boundaries),
+            "-p",
+            str(points),
+            "--out",
+            str(tmp_path / "out"),
+            "--no-map",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "Tân Lạc" in result.stdout
+    assert "\x1b" not in result.output and "\x07" not in result.output
+    # the data keep the name as it is
+    table = read_csv(tmp_path / "out" / "communes.csv")
+    assert "\x1b[2J" in table.loc[0, "commune_name"]

@@ -217,6 +217,7 @@ def analyze(
     columns: dict[str, str],
     crs: str | None,
     points_crs: str | None,
+    population_table: str | None,
     fix_invalid: bool,
     benchmark: str,
     out_dir: str,
@@ -306,6 +307,7 @@ def analyze(
         points_crs=points_crs,
         kinds=kinds,
         fix_invalid=fix_invalid,
+        population_table=population_table,
         access=options,
         on_stage=progress,
     )
@@ -528,6 +530,7 @@ def plan(
     columns: dict[str, str],
     crs: str | None,
     points_crs: str | None,
+    population_table: str | None,
     fix_invalid: bool,
     benchmark: str,
     add: int | None,
@@ -606,6 +609,7 @@ def plan(
         points_crs=points_crs,
         kinds=kinds,
         fix_invalid=fix_invalid,
+        population_table=population_table,
         access=plan_access,
         on_stage=progress,
     )
@@ -693,6 +697,7 @@ def validate(
     columns: dict[str, str],
     crs: str | None,
     points_crs: str | None,
+    population_table: str | None,
     fix_invalid: bool,
 ) -> None:
     """Check both input layers and report every problem at once.
@@ -720,6 +725,7 @@ def validate(
         crs=crs,
         points_crs=points_crs,
         fix_invalid=fix_invalid,
+        population_table=population_table,
     )
     for problem in report.fatal:
         click.echo(printable(f"error: {problem}"))

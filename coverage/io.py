@@ -416,6 +416,7 @@ def read_communes(
     crs: str | None = None,
     layer: str | None = None,
     fix_invalid: bool = False,
+    population_table: str | Path | None = None,
 ) -> Loaded:
     """Read a commune layer into the canonical model and validate it.
 
@@ -444,11 +445,96 @@ def read_communes(
         With every problem found, each naming the feature and the fix.
     """
     loaded, problems = load_communes(
-        path, columns=columns, crs=crs, layer=layer, fix_invalid=fix_invalid
+        path,
+        columns=columns,
+        crs=crs,
+        layer=layer,
+        fix_invalid=fix_invalid,
+        population_table=population_table,
     )
     if problems:
         raise ValidationError(problems)
     return loaded
+
+
+def _blank_cells(values: pd.Series) -> np.ndarray:
+    return (values.astype("string").str.strip().fillna("") == "").to_numpy()
+
+
+def _join_population_table(
+    layer_codes: pd.Series,
+    path: str | Path,
+    columns: dict[str, str] | None,
+    *,
+    source: str,
+) -> tuple[pd.Series, list[str], list[Problem]]:
+    """Look up the population of each feature in a table keyed by commune code."""
+    table_path = _check_path(path)
+    table_source = str(table_path)
+    table, notes = read_table(table_path)
+    present = {normalise_key(c) for c in table.columns}
+    wanted = {
+        k: v
+        for k, v in (columns or {}).items()
+        if k in ("commune_code", "population")
+        and (v in table.columns or normalise_key(v) in present)
+    }
+    mapping = _map_columns(
+        list(table.columns),
+        {k: COMMUNE_ALIASES[k] for k in ("commune_code", "population")},
+        wanted,
+        source=table_source,
+    )
+    missing = [k for k in ("commune_code", "population") if k not in mapping]
+    if missing:
+        msg = (
+            f"{table_source}: no {' or '.join(missing)} column found in the "
+            f"population table (columns: {', '.join(map(str, table.columns[:12]))}); "
+            "name it with --column commune_code=COL / --column population=COL"
+        )
+        raise InputError(msg)
+
+    def key(values: pd.Series) -> pd.Series:
+        text = values.astype("string").str.strip().str.replace(r"\.0$", "", regex=True)
+        return text.fillna("")
+
+    codes = key(table[mapping["commune_code"]])
+    problems: list[Problem] = []
+    dup = codes.duplicated(keep=False) & (codes != "")
+    for code, grp in codes[dup].groupby(codes[dup]):
+        rows = ", ".join(f"row {i + 2}" for i in grp.index[:5])
+        problems.append(
+            Problem(
+                table_source,
+                rows,
+                f"commune code {_shown(code)} appears {len(grp)} times",
+                "keep one population per commune",
+            )
+        )
+    values = table[mapping["population"]].set_axis(codes.to_numpy())
+    values = values[~codes.duplicated().to_numpy()]
+    layer_keys = key(layer_codes)
+    joined = values.reindex(layer_keys.to_numpy())
+    unmatched = np.flatnonzero(~layer_keys.isin(codes).to_numpy())
+    for i in unmatched[:20]:
+        problems.append(
+            Problem(
+                table_source,
+                "",
+                f"no population for commune code {_shown(layer_keys.iloc[i])} "
+                f"(feature {i + 1} of {Path(source).name})",
+                "add the commune to the table, or check that both use the same codes",
+            )
+        )
+    if len(unmatched) > 20:
+        problems.append(_more(table_source, len(unmatched) - 20, "codes like these"))
+    extra = int((~codes.isin(layer_keys) & (codes != "")).sum())
+    notes.append(
+        f"population from {table_path.name}: {len(layer_keys) - len(unmatched)} of "
+        f"{len(layer_keys)} communes matched by code"
+        + (f"; {extra} table row(s) match no commune" if extra else "")
+    )
+    return pd.Series(joined.to_numpy(), index=layer_codes.index), notes, problems
 
 
 def load_communes(
@@ -458,6 +544,7 @@ def load_communes(
     crs: str | None = None,
     layer: str | None = None,
     fix_invalid: bool = False,
+    population_table: str | Path | None = None,
 ) -> tuple[Loaded, list[Problem]]:
     """Read a commune layer and return it with the problems found, without raising.
 
@@ -478,6 +565,10 @@ def load_communes(
         Layer name in a multi-layer file.
     fix_invalid
         Repair invalid geometries with ``shapely.make_valid`` instead of failing.
+    population_table
+        A table (CSV) of commune code and population joined to the layer on the
+        code, for layers without population such as GADM; it replaces a population
+        column of the layer.
 
     Returns
     -------
@@ -493,16 +584,39 @@ def load_communes(
     source = str(path)
     gdf = _read_spatial(path, layer=layer)
     _apply_crs(gdf, crs, source=source)
+    layer_columns = dict(columns or {})
+    if population_table is not None:
+        # the population comes from the table: a --column population names its column
+        layer_columns.pop("population", None)
     mapping = _map_columns(
         [c for c in gdf.columns if c != gdf.geometry.name],
         COMMUNE_ALIASES,
-        columns,
+        layer_columns,
         source=source,
     )
     notes: list[str] = []
     if len(gdf) == 0:
         msg = f"{source}: the layer has no features; export the communes again"
         raise InputError(msg)
+    table_problems: list[Problem] = []
+    unmatched_in_table = np.zeros(len(gdf), dtype=bool)
+    if population_table is not None:
+        if "commune_code" not in mapping:
+            msg = (
+                f"{source}: a population table is joined on the commune code, but "
+                "the layer has no code column; name it with --column "
+                "commune_code=COLUMN"
+            )
+            raise InputError(msg)
+        joined, table_notes, table_problems = _join_population_table(
+            gdf[mapping["commune_code"]], population_table, columns, source=source
+        )
+        gdf = gdf.assign(__population__=joined)
+        mapping["population"] = "__population__"
+        unmatched_in_table = joined.isna().to_numpy() & ~_blank_cells(
+            gdf[mapping["commune_code"]]
+        )
+        notes.extend(table_notes)
     if "population" not in mapping:
         msg = (
             f"{source}: no population column found (looked for "
@@ -510,7 +624,7 @@ def load_communes(
             "--column population=YOUR_COLUMN"
         )
         raise InputError(msg)
-    problems: list[Problem] = []
+    problems: list[Problem] = list(table_problems)
     out = pd.DataFrame(index=gdf.index)
     feature = pd.Series(np.arange(1, len(gdf) + 1), index=gdf.index)
     if "commune_code" in mapping:
@@ -590,7 +704,7 @@ def load_communes(
                 "write a whole number such as 12345",
             )
         )
-    missing = pop.isna().to_numpy() & ~bad
+    missing = pop.isna().to_numpy() & ~bad & ~unmatched_in_table
     for i in np.flatnonzero(missing)[:20]:
         problems.append(
             Problem(

@@ -77,7 +77,7 @@ def parse_kinds(ctx, param, value: str | None) -> tuple[str, ...] | None:
 
 
 def input_opts(func):
-    """Add --boundaries, --points, --column, --crs, --points-crs, --fix-invalid."""
+    """Add the options naming the input layers, their columns, CRSs and fixes."""
     decorators = [
         click.option(
             "--boundaries",
@@ -107,6 +107,12 @@ def input_opts(func):
         click.option(
             "--points-crs",
             help="CRS of the points if they declare none (CSV default EPSG:4326).",
+        ),
+        click.option(
+            "--population-table",
+            type=click.Path(dir_okay=False),
+            help="CSV of commune code and population, joined to a commune layer "
+            "without population (e.g. GADM) on the code.",
         ),
         click.option(
             "--fix-invalid",

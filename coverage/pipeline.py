@@ -251,6 +251,7 @@ def _load(
     crs: str | None,
     points_crs: str | None,
     fix_invalid: bool,
+    population_table: str | Path | None = None,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, list[str]]:
     from .validate import validate_inputs
 
@@ -261,6 +262,7 @@ def _load(
         crs=crs,
         points_crs=points_crs,
         fix_invalid=fix_invalid,
+        population_table=population_table,
     )
     notes = list(checked.notes)
     return checked.communes.frame, checked.assigned, notes
@@ -276,6 +278,7 @@ def analyze(
     points_crs: str | None = None,
     kinds: tuple[str, ...] | None = None,
     fix_invalid: bool = False,
+    population_table: str | Path | None = None,
     access: AccessOptions | None = None,
     on_stage: Callable[[str], None] | None = None,
 ) -> Analysis:
@@ -295,6 +298,9 @@ def analyze(
         Point kinds that count as service points (default: all).
     fix_invalid
         Repair invalid commune geometries instead of failing.
+    population_table
+        A table of commune code and population joined to a layer without
+        population (GADM boundaries with census figures).
     access
         Distance access options (default :class:`AccessOptions`); ``None`` uses
         the defaults, ``AccessOptions(enabled=False)`` skips distances.
@@ -326,6 +332,7 @@ def analyze(
         crs=crs,
         points_crs=points_crs,
         fix_invalid=fix_invalid,
+        population_table=population_table,
     )
     timings["load"] = time.perf_counter() - t0
     if kinds is not None:

@@ -139,6 +139,7 @@ def check_inputs(
     crs: str | None = None,
     points_crs: str | None = None,
     fix_invalid: bool = False,
+    population_table: str | Path | None = None,
 ) -> InputReport:
     """Read and check both layers; collect every problem instead of stopping.
 
@@ -152,6 +153,8 @@ def check_inputs(
         CRS to assume for a layer that declares none.
     fix_invalid
         Repair invalid commune geometries instead of reporting them.
+    population_table
+        A table of commune code and population for layers without population.
 
     Returns
     -------
@@ -161,7 +164,11 @@ def check_inputs(
     report = InputReport(str(boundaries), str(points))
     try:
         report.communes, found = load_communes(
-            boundaries, columns=columns, crs=crs, fix_invalid=fix_invalid
+            boundaries,
+            columns=columns,
+            crs=crs,
+            fix_invalid=fix_invalid,
+            population_table=population_table,
         )
         report.problems += found
     except InputError as exc:
@@ -184,6 +191,7 @@ def validate_inputs(
     crs: str | None = None,
     points_crs: str | None = None,
     fix_invalid: bool = False,
+    population_table: str | Path | None = None,
 ) -> ValidatedInputs:
     """Read and check both layers; raise once with every fatal problem.
 
@@ -197,6 +205,8 @@ def validate_inputs(
         CRS to assume for a layer that declares none.
     fix_invalid
         Repair invalid commune geometries instead of reporting them.
+    population_table
+        A table of commune code and population for layers without population.
 
     Returns
     -------
@@ -215,6 +225,7 @@ def validate_inputs(
         crs=crs,
         points_crs=points_crs,
         fix_invalid=fix_invalid,
+        population_table=population_table,
     )
     if report.fatal:
         raise ValidationError(report.fatal)

@@ -509,3 +509,68 @@ def test_control_characters_in_names_never_reach_the_terminal(runner, tmp_path):
     # the data keep the name as it is
     table = read_csv(tmp_path / "out" / "communes.csv")
     assert "\x1b[2J" in table.loc[0, "commune_name"]
+
+
+@pytest.fixture
+def gadm_like(tmp_path: Path) -> tuple[Path, Path]:
+    """Communes in GADM's column names, without population, and their points."""
+    communes = square_communes(
+        [
+            {"GID_3": "VNM.25.3.1_1", "NAME_3": "Tân Lạc", "NAME_1": "Hòa Bình"},
+            {"GID_3": "VNM.25.3.2_1", "NAME_3": "Mường Khến", "NAME_1": "Hòa Bình"},
+        ]
+    )
+    boundaries = tmp_path / "gadm.geojson"
+    communes.to_crs(4326).to_file(boundaries)
+    points = write_points_csv(points_in([0, 0, 1]), tmp_path / "points.csv")
+    return boundaries, points
+
+
+def _with_table(gadm_like, tmp_path, text: str, *extra: str):
+    boundaries, points = gadm_like
+    table = tmp_path / "dan_so.csv"
+    table.write_text(text, encoding="utf-8-sig")
+    return [
+        "analyze",
+        "-b",
+        str(boundaries),
+        "-p",
+        str(points),
+        "--population-table",
+        str(table),
+        "--out",
+        str(tmp_path / "out"),
+        "--no-map",
+        *extra,
+    ]
+
+
+def test_population_table_joined_on_the_code(runner, gadm_like, tmp_path):
+    text = "Mã xã;Dân số 2019\nVNM.25.3.2_1;5.000\nVNM.25.3.1_1;20.000\nVNM.9.9_1;7\n"
+    run(runner, *_with_table(gadm_like, tmp_path, text, "-c", "population=Dân số 2019"))
+    communes = read_csv(tmp_path / "out" / "communes.csv").set_index("commune_code")
+    assert communes.loc["VNM.25.3.1_1", "population"] == 20_000
+    assert communes.loc["VNM.25.3.2_1", "population"] == 5_000
+    # 20,000 people and 2 points: 10,000 people per point
+    assert communes.loc["VNM.25.3.1_1", "people_per_point"] == 10_000
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text("utf-8"))
+    assert any("2 of 2 communes matched" in n for n in summary["notes"])
+    assert any("1 table row(s) match no commune" in n for n in summary["notes"])
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("ma_xa,dan_so\nVNM.25.3.1_1,20000\n", "no population for commune code"),
+        (
+            "ma_xa,dan_so\nVNM.25.3.1_1,1\nVNM.25.3.1_1,2\nVNM.25.3.2_1,3\n",
+            "appears 2 times",
+        ),
+        ("ma_xa,ghi_chu\nVNM.25.3.1_1,x\n", "no population column found"),
+        ("ma_xa,dan_so\nVNM.25.3.1_1,-5\nVNM.25.3.2_1,3\n", "negative"),
+    ],
+)
+def test_population_table_problems(runner, gadm_like, tmp_path, text, fragment):
+    result = run(runner, *_with_table(gadm_like, tmp_path, text), code=2)
+    assert fragment in result.output
+    assert "dan_so.csv" in result.output or "gadm.geojson" in result.output

@@ -1003,6 +1003,8 @@ def _surface_from_points(
     n_com = len(geoms)
     has = np.bincount(com, weights=weight, minlength=n_com) > 0
     footprint = np.full(len(px), FOOTPRINT_POINT, dtype=np.int8)
+    ix = iy = np.full(len(px), -1, dtype=np.int64)
+    origin = (0.0, 0.0)
     if rescale:
         pop = _spread_exact(weight, com, totals)
         fill = usable & ~has & (totals > 0)
@@ -1016,6 +1018,10 @@ def _surface_from_points(
         pop_unplaced = np.where(usable, 0.0, totals)
         if grid is not None:
             fill_idx = np.flatnonzero(fill)
+            # the fallback cells keep their grid index: footprints and zones need it
+            ix = np.concatenate([np.full(len(px), -1, np.int64), grid.ix])
+            iy = np.concatenate([np.full(len(px), -1, np.int64), grid.iy])
+            origin = grid.origin_m
             px = np.concatenate([px, grid.x_m])
             py = np.concatenate([py, grid.y_m])
             pop = np.concatenate([pop, grid.pop])
@@ -1031,7 +1037,6 @@ def _surface_from_points(
                 f"layer but no {what}; with rescale=False they count as unpopulated"
             )
     notes = _unplaced_notes(codes, pop_unplaced) + notes
-    n = len(px)
     return PopulationSurface(
         x_m=np.asarray(px, float),
         y_m=np.asarray(py, float),
@@ -1041,9 +1046,9 @@ def _surface_from_points(
         cell_m=float(cell_m),
         crs=target,
         footprint=footprint,
-        ix=np.full(n, -1, dtype=np.int64),
-        iy=np.full(n, -1, dtype=np.int64),
-        origin_m=(0.0, 0.0),
+        ix=np.asarray(ix, np.int64),
+        iy=np.asarray(iy, np.int64),
+        origin_m=origin,
         pop_unplaced=pop_unplaced,
         commune_geoms=geoms,
         source=source,
@@ -1324,16 +1329,9 @@ def _footprints(surface: PopulationSurface, sel: np.ndarray) -> np.ndarray:
         c = surface.cell_m
         ix, iy = surface.ix[sel][cell], surface.iy[sel][cell]
         # edges from integer indices so neighbouring squares share vertices exactly
-        boxes = shapely.box(
+        out[cell] = shapely.box(
             x0 + ix * c, y0 + iy * c, x0 + (ix + 1) * c, y0 + (iy + 1) * c
         )
-        # cells of a fallback grid (settlement or raster surfaces) carry no index
-        free = ix < 0
-        if free.any():
-            h = c / 2
-            x, y = surface.x_m[sel][cell][free], surface.y_m[sel][cell][free]
-            boxes[free] = shapely.box(x - h, y - h, x + h, y + h)
-        out[cell] = boxes
     com = kind == FOOTPRINT_COMMUNE
     if com.any():
         out[com] = surface.commune_geoms[surface.commune[sel][com]]
@@ -1453,12 +1451,7 @@ def _zone_parts_overlay(
     cells = surface.footprint[far] == FOOTPRINT_CELL
     merged = []
     if cells.any():
-        try:
-            merged.append(shapely.coverage_union_all(shapes[cells]))
-        except shapely.errors.GEOSException:
-            # squares of grids with different origins (fallback grids of
-            # communes without settlements or pixels) may overlap
-            merged.append(shapely.union_all(shapes[cells]))
+        merged.append(shapely.coverage_union_all(shapes[cells]))
     if (~cells).any():
         merged.append(shapely.union_all(shapes[~cells]))
     parts = shapely.get_parts(shapely.union_all(merged))

@@ -7,6 +7,7 @@ are imported inside the commands so ``coverage --help`` starts fast.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import traceback
@@ -149,21 +150,10 @@ class _Progress:
     def items(self, iterable, *, label: str, length: int):
         """Iterate with a progress bar on stderr (plain iteration when quiet)."""
         if not self.enabled:
-            return _NullBar(iterable)
+            return contextlib.nullcontext(iterable)
         return click.progressbar(
             iterable, length=length, label=label, file=sys.stderr, show_pos=True
         )
-
-
-class _NullBar:
-    def __init__(self, iterable) -> None:
-        self.iterable = iterable
-
-    def __enter__(self):
-        return self.iterable
-
-    def __exit__(self, *exc) -> None:
-        return None
 
 
 def _access_options(
@@ -372,12 +362,9 @@ def analyze(
 
 
 def _map_title(boundaries: str, benchmark: str, *, is_sample: bool, lang: str) -> str:
-    name = Path(boundaries).name
-    if lang == "vi":
-        title = f"Mạng điểm phục vụ — {name} — chỉ tiêu {benchmark}"
-        return title + (" — DỮ LIỆU MẪU TỔNG HỢP (không có thật)" if is_sample else "")
-    title = f"Service-point coverage — {name} — benchmark {benchmark}"
-    return title + (" — SYNTHETIC sample data (not real)" if is_sample else "")
+    from .pipeline import map_title
+
+    return map_title(Path(boundaries).name, benchmark, synthetic=is_sample, lang=lang)
 
 
 @main.command("map")

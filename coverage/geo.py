@@ -18,6 +18,7 @@ from .errors import CRSError
 __all__ = [
     "WGS84",
     "area_km2",
+    "dissolve_tiling",
     "equal_area_crs",
     "metric_crs",
     "require_crs",
@@ -127,3 +128,32 @@ def to_wgs84(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     if gdf.crs is not None and CRS.from_user_input(gdf.crs) == WGS84:
         return gdf
     return gdf.to_crs(WGS84)
+
+
+def dissolve_tiling(
+    gdf: gpd.GeoDataFrame, by: str, *, grid_size: float | None = None
+) -> gpd.GeoDataFrame:
+    """Dissolve polygons that tile the plane (communes into districts, provinces).
+
+    Uses the fast coverage union; where neighbours are not noded exactly (rounded or
+    hand-edited boundaries) it refuses, and an overlay union, snapped to
+    ``grid_size`` when given, does the work instead.
+
+    Parameters
+    ----------
+    gdf
+        Polygons with a ``by`` column.
+    by
+        The column to group by (it becomes the index).
+    grid_size
+        Precision grid of the fallback union, in CRS units (``None``: exact).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per value of ``by``.
+    """
+    try:
+        return gdf.dissolve(by=by, method="coverage")
+    except shapely.errors.GEOSException:
+        return gdf.dissolve(by=by, grid_size=grid_size)

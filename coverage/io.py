@@ -457,6 +457,11 @@ def read_communes(
     return loaded
 
 
+def _code_text(values: pd.Series) -> pd.Series:
+    """Codes as stripped text; ``4552.0`` (a code read as a number) becomes ``4552``."""
+    return values.astype("string").str.strip().str.replace(r"\.0$", "", regex=True)
+
+
 def _blank_cells(values: pd.Series) -> np.ndarray:
     return (values.astype("string").str.strip().fillna("") == "").to_numpy()
 
@@ -494,11 +499,7 @@ def _join_population_table(
         )
         raise InputError(msg)
 
-    def key(values: pd.Series) -> pd.Series:
-        text = values.astype("string").str.strip().str.replace(r"\.0$", "", regex=True)
-        return text.fillna("")
-
-    codes = key(table[mapping["commune_code"]])
+    codes = _code_text(table[mapping["commune_code"]]).fillna("")
     problems: list[Problem] = []
     dup = codes.duplicated(keep=False) & (codes != "")
     for code, grp in codes[dup].groupby(codes[dup]):
@@ -513,7 +514,7 @@ def _join_population_table(
         )
     values = table[mapping["population"]].set_axis(codes.to_numpy())
     values = values[~codes.duplicated().to_numpy()]
-    layer_keys = key(layer_codes)
+    layer_keys = _code_text(layer_codes).fillna("")
     joined = values.reindex(layer_keys.to_numpy())
     unmatched = np.flatnonzero(~layer_keys.isin(codes).to_numpy())
     for i in unmatched[:20]:
@@ -628,8 +629,7 @@ def load_communes(
     out = pd.DataFrame(index=gdf.index)
     feature = pd.Series(np.arange(1, len(gdf) + 1), index=gdf.index)
     if "commune_code" in mapping:
-        codes = gdf[mapping["commune_code"]].astype("string").str.strip()
-        codes = codes.str.replace(r"\.0$", "", regex=True)
+        codes = _code_text(gdf[mapping["commune_code"]])
     else:
         codes = pd.Series([f"F{i:05d}" for i in feature], index=gdf.index)
         notes.append(
@@ -1161,9 +1161,9 @@ def _points_from_table(
             out[key] = False
     out["operator"] = text("operator", "")
     if "declared_commune_code" in mapping:
-        out["declared_commune_code"] = text("declared_commune_code", "").str.replace(
-            r"\.0$", "", regex=True
-        )
+        out["declared_commune_code"] = _code_text(
+            text("declared_commune_code", "")
+        ).astype(str)
     dup = out["point_id"].duplicated(keep=False) & (out["point_id"] != "")
     for pid, grp in out.loc[dup, "point_id"].groupby(out.loc[dup, "point_id"]):
         rows = ", ".join(row_label(i) for i in grp.index[:5])

@@ -42,7 +42,7 @@ from jinja2 import Template
 
 from .benchmarks import Benchmark
 from .errors import InputError, OutputError
-from .geo import to_metric, to_wgs84
+from .geo import dissolve_tiling, to_metric, to_wgs84
 from .i18n import label
 
 __all__ = [
@@ -409,12 +409,8 @@ def _outlines(
         return None
     frame = gpd.GeoDataFrame({"name": names.to_numpy()}, geometry=simplified.values)
     frame = frame[frame["name"] != ""]
-    try:
-        merged = frame.dissolve(by="name", method="coverage").reset_index()
-    except shapely.errors.GEOSException:
-        # rounding to 1e-5 degrees can leave neighbours slightly mis-noded, which
-        # the fast coverage union refuses; a snapped overlay union accepts it
-        merged = frame.dissolve(by="name", grid_size=1e-5).reset_index()
+    # coordinates are rounded to 1e-5 degrees: a fallback union snaps to that grid
+    merged = dissolve_tiling(frame, "name", grid_size=1e-5).reset_index()
     return merged.set_crs(simplified.crs, allow_override=True)
 
 

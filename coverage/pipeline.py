@@ -47,6 +47,7 @@ __all__ = [
     "distance_rule_table",
     "find_sample",
     "main_threshold_km",
+    "map_title",
     "output_targets",
     "plan_analysis",
     "plan_radius_km",
@@ -186,7 +187,6 @@ class Analysis:
     access: Any | None = None
     zones: gpd.GeoDataFrame | None = None
     catchments: gpd.GeoDataFrame | None = None
-    rules: pd.DataFrame | None = None
     zone_threshold_km: float | None = None
     access_levels: dict[tuple[str, ...], pd.DataFrame] = field(default_factory=dict)
 
@@ -384,7 +384,6 @@ def _finish(analysis: Analysis, *, n_outside: int, inputs: dict[str, str]) -> No
     if analysis.access is not None:
         overall_access = _level_access(analysis, [])
         access_summary = _access_summary(analysis, overall_access)
-        overall["n_communes_failing"] = int(metrics["fails"].sum())
     analysis.summary = build_summary(
         overall,
         bench,
@@ -486,8 +485,7 @@ def apply_access(
             communes, located, surface, result.nearest_idx
         )
         timings["catchments"] = time.perf_counter() - t0
-    analysis.communes = _join_commune_access(communes, result, bench, thresholds)
-    analysis.rules = None
+    analysis.communes = _join_commune_access(communes, result, bench)
 
 
 def _access_columns(table: pd.DataFrame) -> list[str]:
@@ -516,7 +514,6 @@ def _join_commune_access(
     metrics: gpd.GeoDataFrame,
     result: Any,
     bench: Benchmark,
-    thresholds: Sequence[float],
 ) -> gpd.GeoDataFrame:
     from .access import threshold_label
 
@@ -550,8 +547,16 @@ def _join_commune_access(
         out["fails"] = out["fails"].to_numpy(bool) | ~meets
     out["gap_reasons"] = reasons
     out["people_affected"] = np.maximum(affected, 0).astype(np.int64)
-    del thresholds
     return out
+
+
+_KEY_SEP = "\x1f"
+
+
+def _composite_key(frame: pd.DataFrame, keys: list[str]) -> np.ndarray:
+    """Join ``keys`` into one text key per row (districts are named per province)."""
+    joined = frame[keys].astype("string").fillna("").agg(_KEY_SEP.join, axis=1)
+    return joined.to_numpy(dtype=object)
 
 
 def _level_access(analysis: Analysis, keys: list[str]) -> pd.DataFrame:
@@ -562,16 +567,14 @@ def _level_access(analysis: Analysis, keys: list[str]) -> pd.DataFrame:
     result = analysis.access
     communes = analysis.communes
     if keys:
-        labels = (
-            communes[keys].astype("string").fillna("").agg("\x1f".join, axis=1)
-        ).to_numpy(dtype=object)
+        labels = _composite_key(communes, keys)
     else:
         labels = np.full(len(communes), "all", dtype=object)
     table = result.aggregate_by(labels, index=pd.Index(pd.unique(labels)))
     table.index.name = "_key"
     table = table.reset_index()
     if keys:
-        parts = table["_key"].str.split("\x1f", expand=True)
+        parts = table["_key"].str.split(_KEY_SEP, expand=True)
         for i, key in enumerate(keys):
             table[key] = parts[i].replace("", pd.NA)
     table = table.drop(columns="_key")
@@ -585,11 +588,9 @@ def _join_level_access(
     access = _level_access(analysis, keys)
     cols = _access_columns(access)
     left = table.copy()
-    join_keys = left[keys].astype("string").fillna("").agg("\x1f".join, axis=1)
-    right_keys = access[keys].astype("string").fillna("").agg("\x1f".join, axis=1)
-    lookup = access.set_index(right_keys.to_numpy())[cols]
+    lookup = access.set_index(_composite_key(access, keys))[cols]
     for col in cols:
-        left[col] = lookup[col].reindex(join_keys.to_numpy()).to_numpy()
+        left[col] = lookup[col].reindex(_composite_key(left, keys)).to_numpy()
     masks = _rule_masks(left, analysis.benchmark.distance_rules)
     if masks:
         meets = np.ones(len(left), dtype=bool)
@@ -597,6 +598,12 @@ def _join_level_access(
             meets &= ~fails
         left["meets_access"] = meets
     return left
+
+
+def _rule_text(rule: DistanceRule, scope_note: str = "") -> str:
+    """``95.0% within 5 km`` (with its scope when it is not everybody)."""
+    scope = "" if rule.scope == "all" else f" ({rule.scope}{scope_note})"
+    return f"{rule.min_share:.1%} within {rule.distance_km:g} km{scope}"
 
 
 def _access_summary(analysis: Analysis, overall: pd.DataFrame) -> dict:
@@ -623,8 +630,7 @@ def _access_summary(analysis: Analysis, overall: pd.DataFrame) -> dict:
         share = num(row[f"share_within_{label}"]) if evaluated else None
         rules.append(
             {
-                "rule": f"{rule.min_share:.1%} within {rule.distance_km:g} km"
-                + ("" if evaluated else f" ({rule.scope})"),
+                "rule": _rule_text(rule),
                 "distance_km": rule.distance_km,
                 "min_share": rule.min_share,
                 "scope": rule.scope,
@@ -686,8 +692,7 @@ def distance_rule_table(analysis: Analysis) -> pd.DataFrame:
                     "district_name": table["district_name"]
                     if "district_name" in keys
                     else pd.NA,
-                    "rule": f"{rule.min_share:.1%} within {rule.distance_km:g} km"
-                    + ("" if evaluated else f" ({rule.scope}: not evaluated)"),
+                    "rule": _rule_text(rule, ": not evaluated"),
                     "distance_km": rule.distance_km,
                     "min_share": rule.min_share,
                     "share": share,
@@ -749,6 +754,40 @@ def _with_lonlat(frame: gpd.GeoDataFrame) -> pd.DataFrame:
     return table
 
 
+#: The tables of :func:`_tables` that also go into ``coverage.xlsx``, as sheets.
+XLSX_SHEETS = (
+    "communes.csv",
+    "districts.csv",
+    "provinces.csv",
+    "gaps.csv",
+    "uncovered_zones.csv",
+)
+
+
+def _tables(analysis: Analysis) -> dict[str, pd.DataFrame]:
+    """Every CSV table of an analysis by file name (tables without content left out)."""
+    tables = {"communes.csv": _commune_table(analysis.communes)}
+    for level in ("district", "province"):
+        if level in analysis.levels:
+            tables[f"{level}s.csv"] = _ordered(
+                analysis.levels[level], LEVEL_KEYS[level]
+            )
+    tables["gaps.csv"] = _ordered(analysis.gaps, GAP_COLUMNS)
+    outside = analysis.points.loc[~analysis.points["inside"]]
+    if len(outside):
+        tables["points_outside.csv"] = _with_lonlat(outside)
+    if analysis.zones is not None:
+        tables["uncovered_zones.csv"] = _with_lonlat(analysis.zones)
+    if analysis.catchments is not None:
+        tables["catchments.csv"] = _ordered(
+            pd.DataFrame(analysis.catchments), ["point_id"]
+        )
+    rules = distance_rule_table(analysis)
+    if len(rules):
+        tables["distance_rules.csv"] = rules
+    return tables
+
+
 def write_outputs(
     analysis: Analysis,
     outputs: OutputSet,
@@ -780,73 +819,27 @@ def write_outputs(
     timings = analysis.timings
     t0 = time.perf_counter()
     wanted = set(OUTPUT_FILES if only is None else only)
-
-    def write_csv(table: pd.DataFrame, target: Path, *, lang: str) -> None:
-        if target.name in wanted:
-            _write_csv(table, outputs.path(target), lang=lang)
-
-    write_csv(
-        _commune_table(analysis.communes),
-        out_dir / "communes.csv",
-        lang=lang,
-    )
-    for level in ("district", "province"):
-        if level in analysis.levels:
-            table = _ordered(analysis.levels[level], LEVEL_KEYS[level])
-            write_csv(table, out_dir / f"{level}s.csv", lang=lang)
-    write_csv(
-        _ordered(analysis.gaps, GAP_COLUMNS),
-        out_dir / "gaps.csv",
-        lang=lang,
-    )
-    outside = analysis.points.loc[~analysis.points["inside"]]
-    if len(outside):
-        write_csv(
-            _with_lonlat(outside),
-            out_dir / "points_outside.csv",
-            lang=lang,
-        )
-    layers: dict[str, gpd.GeoDataFrame] = {
-        "communes": analysis.communes,
-        "points": analysis.points,
-    }
-    if analysis.zones is not None:
-        write_csv(
-            _with_lonlat(analysis.zones),
-            out_dir / "uncovered_zones.csv",
-            lang=lang,
-        )
-        layers["uncovered_zones"] = analysis.zones
-    if analysis.catchments is not None:
-        write_csv(
-            _ordered(pd.DataFrame(analysis.catchments), ["point_id"]),
-            out_dir / "catchments.csv",
-            lang=lang,
-        )
-        layers["catchments"] = analysis.catchments
-    rules = distance_rule_table(analysis)
-    if len(rules):
-        write_csv(rules, out_dir / "distance_rules.csv", lang=lang)
-    if proposed is not None:
-        layers["proposed_points"] = proposed
+    tables = _tables(analysis)
+    for name, table in tables.items():
+        if name in wanted:
+            _write_csv(table, outputs.path(out_dir / name), lang=lang)
     if "coverage.xlsx" in wanted:
         sheets = {
-            "communes": _commune_table(analysis.communes),
-            **{
-                f"{level}s": _ordered(analysis.levels[level], LEVEL_KEYS[level])
-                for level in ("district", "province")
-                if level in analysis.levels
-            },
-            "gaps": _ordered(analysis.gaps, GAP_COLUMNS),
+            Path(name).stem: tables[name] for name in XLSX_SHEETS if name in tables
         }
-        if analysis.zones is not None:
-            sheets["uncovered_zones"] = _with_lonlat(analysis.zones)
         write_xlsx(sheets, outputs.path(out_dir / "coverage.xlsx"), lang=lang)
     if "summary.json" in wanted:
         summary = {**analysis.summary, "synthetic_data": bool(synthetic)}
         write_json(summary, outputs.path(out_dir / "summary.json"))
     if "coverage.gpkg" in wanted:
         gpkg = outputs.path(out_dir / "coverage.gpkg")
+        layers = {
+            "communes": analysis.communes,
+            "points": analysis.points,
+            "uncovered_zones": analysis.zones,
+            "catchments": analysis.catchments,
+            "proposed_points": proposed,
+        }
         for name, frame in layers.items():
             if frame is not None and len(frame):
                 frame.to_file(gpkg, layer=name, driver="GPKG", engine="pyogrio")
@@ -864,6 +857,15 @@ def write_outputs(
         )
         timings["write_map"] = time.perf_counter() - t0
     return outputs.commit() if commit else []
+
+
+def map_title(data_name: str, benchmark: str, *, synthetic: bool, lang: str) -> str:
+    """Title of a map: the data, the benchmark and, for the sample, that it is fake."""
+    if lang == "vi":
+        title = f"Mạng điểm phục vụ — {data_name} — chỉ tiêu {benchmark}"
+        return title + (" — DỮ LIỆU MẪU TỔNG HỢP (không có thật)" if synthetic else "")
+    title = f"Service-point coverage — {data_name} — benchmark {benchmark}"
+    return title + (" — SYNTHETIC sample data (not real)" if synthetic else "")
 
 
 def write_analysis_map(
@@ -932,7 +934,7 @@ def province_map_path(map_path: str | Path) -> Path:
 
 def province_units(analysis: Analysis) -> gpd.GeoDataFrame:
     """Province polygons (dissolved communes) with the province-level figures."""
-    import shapely
+    from .geo import dissolve_tiling
 
     if "province" not in analysis.levels:
         msg = (
@@ -946,10 +948,7 @@ def province_units(analysis: Analysis) -> gpd.GeoDataFrame:
         geometry=communes.geometry.values,
         crs=communes.crs,
     )
-    try:
-        shapes = frame.dissolve(by="province_name", method="coverage")
-    except shapely.errors.GEOSException:
-        shapes = frame.dissolve(by="province_name")
+    shapes = dissolve_tiling(frame, "province_name")
     table = analysis.levels["province"].copy()
     key = table["province_name"].astype("string").fillna("")
     geoms = shapes.geometry.reindex(key.to_numpy()).to_numpy()
@@ -1052,7 +1051,6 @@ def split_by_province(analysis: Analysis) -> dict[str, Analysis]:
         metrics = sub.communes
         sub.gaps = rank_gaps(metrics)
         overall = overall_metrics(metrics, analysis.benchmark)
-        overall["n_communes_failing"] = int(metrics["fails"].sum())
         sub.summary = build_summary(
             overall,
             analysis.benchmark,
@@ -1078,23 +1076,9 @@ def write_province_outputs(
 ) -> None:
     """Write one province's CSVs, summary and (optionally) map into ``outputs``."""
     by_name = {f.name: f for f in files}
-    _write_csv(
-        _commune_table(part.communes),
-        outputs.path(by_name["communes.csv"]),
-        lang=lang,
-    )
-    if "district" in part.levels:
-        table = _ordered(part.levels["district"], LEVEL_KEYS["district"])
-        _write_csv(table, outputs.path(by_name["districts.csv"]), lang=lang)
-    _write_csv(
-        _ordered(part.gaps, GAP_COLUMNS), outputs.path(by_name["gaps.csv"]), lang=lang
-    )
-    if part.zones is not None:
-        _write_csv(
-            _with_lonlat(part.zones),
-            outputs.path(by_name["uncovered_zones.csv"]),
-            lang=lang,
-        )
+    for name, table in _tables(part).items():
+        if name in by_name:
+            _write_csv(table, outputs.path(by_name[name]), lang=lang)
     write_json(part.summary, outputs.path(by_name["summary.json"]))
     maps = [f for f in files if f.suffix == ".html"]
     if maps:
@@ -1483,12 +1467,7 @@ def redraw_map(
     inputs = summary.get("inputs", {})
     name = Path(inputs.get("communes", "")).name or folder.name
     synthetic = bool(summary.get("synthetic_data", False))
-    if lang == "vi":
-        title = f"Mạng điểm phục vụ — {name} — chỉ tiêu {bench.name}"
-        title += " — DỮ LIỆU MẪU TỔNG HỢP (không có thật)" if synthetic else ""
-    else:
-        title = f"Service-point coverage — {name} — benchmark {bench.name}"
-        title += " — SYNTHETIC sample data (not real)" if synthetic else ""
+    title = map_title(name, bench.name, synthetic=synthetic, lang=lang)
     analysis = Analysis(
         communes=communes,
         points=points,

@@ -43,7 +43,7 @@ from jinja2 import Template
 from .benchmarks import Benchmark
 from .errors import InputError, OutputError
 from .geo import dissolve_tiling, to_metric, to_wgs84
-from .i18n import label
+from .i18n import label, translate_reasons
 
 __all__ = [
     "ASSETS",
@@ -626,7 +626,10 @@ def map_data(
     for key, col in text_cols.items():
         props[key] = _text(communes[col] if col in communes.columns else None, n)
     props["g"] = _text(
-        communes["gap_reasons"] if "gap_reasons" in communes.columns else None, n
+        translate_reasons(communes["gap_reasons"], lang)
+        if "gap_reasons" in communes.columns
+        else None,
+        n,
     )
     decimals = {"pop": 0, "a": 3, "np": 0, "ns": 0, "na": 0, "r": 3, "rr": 3}
     decimals |= {"pp": 0, "pr": 3, "nd": 0}

@@ -574,3 +574,16 @@ def test_population_table_problems(runner, gadm_like, tmp_path, text, fragment):
     result = run(runner, *_with_table(gadm_like, tmp_path, text), code=2)
     assert fragment in result.output
     assert "dan_so.csv" in result.output or "gadm.geojson" in result.output
+
+
+@pytest.mark.parametrize("benchmark", ["vn-national-2024", "nl-5km"])
+def test_gap_reasons_in_vietnamese(runner, small_layers, tmp_path, benchmark):
+    run(runner, *analyze_args(small_layers, tmp_path, "--lang", "vi", "-B", benchmark))
+    gaps = pd.read_csv(tmp_path / "out" / "gaps.csv", encoding="utf-8-sig")
+    reasons = " ; ".join(gaps["Lý do chưa đạt"])
+    assert reasons
+    for english in ("radius", "people/point", "no service point", "staffed", "within"):
+        assert english not in reasons
+    assert "chưa có điểm phục vụ" in reasons  # commune 00003 has no point
+    page = (tmp_path / "map.html").read_text(encoding="utf-8")
+    assert "chưa có điểm phục vụ" in page and "no service point" not in page

@@ -83,7 +83,10 @@ def to_csv_frame(df: pd.DataFrame, *, lang: str = "en") -> pd.DataFrame:
     for col in out.columns:
         series = out[col]
         if pd.api.types.is_bool_dtype(series):
-            out[col] = np.where(series.to_numpy(bool), yes, no)
+            # A nullable verdict with no value (a rule that does not apply) stays blank.
+            text = np.where(series.fillna(False).to_numpy(bool), yes, no).astype(object)
+            text[series.isna().to_numpy()] = ""
+            out[col] = text
         elif pd.api.types.is_float_dtype(series):
             decimals = _DECIMALS.get(
                 col,

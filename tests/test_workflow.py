@@ -587,3 +587,13 @@ def test_gap_reasons_in_vietnamese(runner, small_layers, tmp_path, benchmark):
     assert "chưa có điểm phục vụ" in reasons  # commune 00003 has no point
     page = (tmp_path / "map.html").read_text(encoding="utf-8")
     assert "chưa có điểm phục vụ" in page and "no service point" not in page
+
+
+def test_rule_not_evaluated_is_blank_not_a_crash(runner, small_layers, tmp_path):
+    # uk-post-office has a rural rule that the layers cannot evaluate: its verdict
+    # is missing, and the CSV writer must show it blank (it crashed on pandas 3).
+    run(runner, *analyze_args(small_layers, tmp_path, "-B", "uk-post-office"))
+    rules = read_csv(tmp_path / "out" / "distance_rules.csv")
+    rural = rules[rules["rule"].str.contains("rural")]
+    assert len(rural) > 0 and rural["passes"].isna().all()
+    assert set(rules.loc[~rules.index.isin(rural.index), "passes"]) <= {"yes", "no"}

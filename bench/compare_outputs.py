@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -131,6 +132,9 @@ def _strip_timings(value):
         return {k: _strip_timings(v) for k, v in value.items() if k not in TIMING_KEYS}
     if isinstance(value, list):
         return [_strip_timings(v) for v in value]
+    if isinstance(value, str) and os.path.isabs(value):
+        # runs from two checkouts record their own absolute input paths
+        return Path(value).name
     return value
 
 

@@ -82,7 +82,7 @@ def _text(values: pd.Series | None, n: int) -> list[str]:
     return values.astype("string").fillna("").tolist()
 
 
-def _geometry_json(geoms: np.ndarray) -> list[dict]:
+def _geometry_json(geoms: np.ndarray) -> list[dict | None]:
     return [shapely.geometry.mapping(g) if g is not None else None for g in geoms]
 
 
@@ -396,7 +396,7 @@ def map_data(
         "synthetic" in communes.columns
         and bool(communes["synthetic"].fillna(False).astype(bool).any())
     )
-    labels = {
+    labels: dict[str, str | list[str]] = {
         key: label(col, lang) for key, col, _ in _POPUP_FIELDS if key not in ("sh",)
     }
     labels["sh"] = label(share_col, lang) if share_col else ""

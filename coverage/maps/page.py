@@ -22,15 +22,16 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
-from typing import ClassVar
+from typing import cast
 
 import folium
 import geopandas as gpd
 import numpy as np
-from branca.element import Element, MacroElement
+from branca.element import Element, Figure, MacroElement
 from folium.elements import JSCSSMixin
 from jinja2 import Template
 
@@ -132,31 +133,37 @@ var D = {{ this.data_json }};
         self.js = _asset_text("coverage.js")
         self.css = _asset_text("coverage.css")
 
-    def render(self, **kwargs) -> None:
-        """Add the style and the script to the page, never re-templated."""
-        figure = self.get_root()
+    def render(self, **kwargs) -> str:
+        """Add the style and the script to the page, never re-templated.
+
+        Returns
+        -------
+        str
+            Nothing to place where the element sits (an empty string).
+        """
+        figure = cast(Figure, self.get_root())
         module = self._template.module
         name = self.get_name()
         figure.header.add_child(_RawElement(module.header(self, kwargs)), name=name)
         figure.script.add_child(_RawElement(module.script(self, kwargs)), name=name)
+        return ""
 
 
 class CoverageMap(folium.Map):
     """A folium map that loads only Leaflet (no jQuery, Bootstrap or icon fonts)."""
 
-    default_js: ClassVar[list[tuple[str, str]]] = [("leaflet", _cdn("leaflet_js"))]
-    default_css: ClassVar[list[tuple[str, str]]] = [
-        ("leaflet_css", _cdn("leaflet_css"))
-    ]
+    # folium declares these lists as instance attributes: ClassVar would clash
+    default_js: list[tuple[str, str]] = [("leaflet", _cdn("leaflet_js"))]  # noqa: RUF012
+    default_css: list[tuple[str, str]] = [("leaflet_css", _cdn("leaflet_css"))]  # noqa: RUF012
 
 
 class _MarkerClusterAssets(JSCSSMixin, MacroElement):
     """Adds Leaflet.markercluster's files to the page header."""
 
-    default_js: ClassVar[list[tuple[str, str]]] = [
+    default_js: list[tuple[str, str]] = [  # noqa: RUF012
         ("markercluster", _cdn("markercluster_js"))
     ]
-    default_css: ClassVar[list[tuple[str, str]]] = [
+    default_css: list[tuple[str, str]] = [  # noqa: RUF012
         ("markercluster_css", _cdn("markercluster_css")),
         ("markercluster_default_css", _cdn("markercluster_default_css")),
     ]
@@ -258,7 +265,7 @@ def build_map(
         else [16.0, 106.0]
     )
     fmap = CoverageMap(location=centre, zoom_start=9, tiles=None, control_scale=True)
-    fmap.get_root().header.add_child(
+    cast(Figure, fmap.get_root()).header.add_child(
         Element('<meta name="referrer" content="strict-origin-when-cross-origin"/>')
     )
     if data["cluster"]:
@@ -316,7 +323,7 @@ def _inline_assets(page: str, assets: Path) -> str:
             block = "<script>" + content.replace("</script", "<\\/script") + "</script>"
             page = re.sub(
                 r'<script src="' + re.escape(url) + r'"></script>',
-                lambda _m, b=block: b,
+                _constant(block),
                 page,
             )
         else:
@@ -333,10 +340,15 @@ def _inline_assets(page: str, assets: Path) -> str:
             block = "<style>" + content + "</style>"
             page = re.sub(
                 r'<link rel="stylesheet" href="' + re.escape(url) + r'"\s*/>',
-                lambda _m, b=block: b,
+                _constant(block),
                 page,
             )
     return page
+
+
+def _constant(text: str) -> Callable[[re.Match[str]], str]:
+    # a function replacement, so that re.sub reads no escapes in the text
+    return lambda _match: text
 
 
 def write_map(

@@ -6,6 +6,7 @@ import json
 import math
 import re
 import sys
+from importlib import resources
 from pathlib import Path
 
 import geopandas as gpd
@@ -379,6 +380,16 @@ def test_bundled_assets_are_the_cdn_versions():
         meta = json.loads((BUNDLED_ASSETS / package / "package.json").read_text())
         assert meta["version"] == version
         assert (BUNDLED_ASSETS / package / path).is_file()
+
+
+def test_page_style_and_script_are_the_package_files(layers):
+    assets = resources.files("coverage.maps").joinpath("assets")
+    css = assets.joinpath("coverage.css").read_text(encoding="utf-8")
+    js = assets.joinpath("coverage.js").read_text(encoding="utf-8")
+    communes, points = layers
+    page = render_html(build_map(communes, points, benchmark=BENCH))
+    assert f"<style>\n{css}</style>" in page
+    assert f"\n\n{js}\n}})();" in page
 
 
 def test_offline_inlines_everything(layers, tmp_path, monkeypatch):

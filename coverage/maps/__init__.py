@@ -1,0 +1,57 @@
+"""Interactive gap map: commune choropleths, outlines, service points, plan proposals.
+
+The map is a single HTML file (Leaflet through folium). All classification and
+styling is computed in Python: :mod:`.classify` holds the bins and the class of
+each commune, :mod:`.data` the JSON the page draws, :mod:`.page` the folium map,
+its rendering and writing (online or with Leaflet inlined), and ``assets/`` the
+page's style and script.
+"""
+
+from __future__ import annotations
+
+from .classify import (
+    KIND_COLOURS,
+    MISSING,
+    NEEDED_BINS,
+    NO_POINT,
+    RATIO_BINS,
+    Bin,
+    LayerSpec,
+    classify_needed,
+    classify_ratio,
+    classify_share,
+    share_bins,
+)
+from .data import map_data, simplify_coverage
+from .page import (
+    ASSETS,
+    BUNDLED_ASSETS,
+    CoverageMap,
+    build_map,
+    find_assets,
+    render_html,
+    write_map,
+)
+
+__all__ = [
+    "ASSETS",
+    "BUNDLED_ASSETS",
+    "KIND_COLOURS",
+    "MISSING",
+    "NEEDED_BINS",
+    "NO_POINT",
+    "RATIO_BINS",
+    "Bin",
+    "CoverageMap",
+    "LayerSpec",
+    "build_map",
+    "classify_needed",
+    "classify_ratio",
+    "classify_share",
+    "find_assets",
+    "map_data",
+    "render_html",
+    "share_bins",
+    "simplify_coverage",
+    "write_map",
+]

@@ -1,0 +1,458 @@
+"""Data of the gap map: everything the page draws, as JSON-ready structures.
+
+:func:`map_data` turns communes, points, outlines, uncovered zones and proposals
+into one dict (GeoJSON features with the figures and bin indexes, point columns,
+legend HTML, labels); :func:`simplify_coverage` keeps the commune polygons light
+without opening gaps between neighbours. The legend, built here from our own
+labels and benchmark figures, is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from ..benchmarks import Benchmark
+from ..errors import InputError
+from ..geo import dissolve_tiling, to_metric, to_wgs84
+from ..i18n import label, translate_reasons
+from .classify import KIND_COLOURS, MISSING, NO_POINT, LayerSpec, _fmt, _layer_specs
+
+__all__ = ["map_data", "simplify_coverage"]
+
+
+def simplify_coverage(
+    gdf: gpd.GeoDataFrame, *, tolerance_m: float | None = None
+) -> gpd.GeoSeries:
+    """Simplify polygons that tile the plane without opening gaps or overlaps.
+
+    Shared edges are simplified once (``shapely.coverage_simplify``) in the metric
+    CRS of the data, then returned in WGS84 with coordinates rounded to 5
+    decimals (about 1 m; shared vertices round identically, so neighbours still
+    meet).
+
+    Parameters
+    ----------
+    gdf
+        Polygons (any CRS).
+    tolerance_m
+        Simplification tolerance in metres; default scales with the extent
+        (``sqrt(total area) / 2000``, clipped to 10-100 m).
+
+    Returns
+    -------
+    geopandas.GeoSeries
+        The simplified geometries in EPSG:4326, same index as ``gdf``.
+    """
+    metric = to_metric(gdf)
+    geoms = metric.geometry.to_numpy()
+    if tolerance_m is None:
+        total = float(np.nansum(shapely.area(geoms)))
+        tolerance_m = float(np.clip(math.sqrt(max(total, 0.0)) / 2000.0, 10.0, 100.0))
+    valid = shapely.is_valid(geoms) & ~shapely.is_empty(geoms)
+    simplified = geoms.copy()
+    if valid.any():
+        try:
+            simplified[valid] = shapely.coverage_simplify(geoms[valid], tolerance_m)
+        except shapely.errors.GEOSException:
+            simplified[valid] = shapely.simplify(geoms[valid], tolerance_m)
+    collapsed = shapely.is_empty(simplified) | ~shapely.is_valid(simplified)
+    simplified = np.where(collapsed, geoms, simplified)
+    out = to_wgs84(gpd.GeoDataFrame(geometry=simplified, crs=metric.crs))
+    rounded = shapely.transform(out.geometry.to_numpy(), lambda c: np.round(c, 5))
+    return gpd.GeoSeries(rounded, index=gdf.index, crs=out.crs)
+
+
+def _round(values: pd.Series, decimals: int) -> list[float | None]:
+    arr = pd.to_numeric(values, errors="coerce").to_numpy(float)
+    arr = np.round(arr, decimals)
+    if decimals == 0:
+        return [None if not math.isfinite(v) else int(v) for v in arr]
+    return [None if not math.isfinite(v) else float(v) for v in arr]
+
+
+def _text(values: pd.Series | None, n: int) -> list[str]:
+    if values is None:
+        return [""] * n
+    return values.astype("string").fillna("").tolist()
+
+
+def _geometry_json(geoms: np.ndarray) -> list[dict | None]:
+    return [shapely.geometry.mapping(g) if g is not None else None for g in geoms]
+
+
+def _outlines(
+    communes: gpd.GeoDataFrame, simplified: gpd.GeoSeries, column: str
+) -> gpd.GeoDataFrame | None:
+    if column not in communes.columns:
+        return None
+    names = communes[column].astype("string").fillna("")
+    if not (names != "").any():
+        return None
+    frame = gpd.GeoDataFrame({"name": names.to_numpy()}, geometry=simplified.values)
+    frame = frame[frame["name"] != ""]
+    # coordinates are rounded to 1e-5 degrees: a fallback union snaps to that grid
+    merged = dissolve_tiling(frame, "name", grid_size=1e-5).reset_index()
+    return merged.set_crs(simplified.crs, allow_override=True)
+
+
+def _outline_features(gdf: gpd.GeoDataFrame | None, *, simplify: bool) -> list[dict]:
+    if gdf is None or len(gdf) == 0:
+        return []
+    geoms = (
+        simplify_coverage(gdf).to_numpy()
+        if simplify
+        else to_wgs84(gdf).geometry.to_numpy()
+    )
+    geoms = shapely.transform(geoms, lambda c: np.round(c, 5))
+    if "name" in gdf.columns:
+        names = _text(gdf["name"], len(gdf))
+    else:
+        name_col = next(
+            (c for c in ("district_name", "province_name") if c in gdf.columns), None
+        )
+        names = _text(gdf[name_col] if name_col else None, len(gdf))
+    return [
+        {"type": "Feature", "properties": {"n": n}, "geometry": g}
+        for n, g in zip(names, _geometry_json(geoms), strict=True)
+    ]
+
+
+def _points_data(points: gpd.GeoDataFrame | None, lang: str) -> dict:
+    if points is None or len(points) == 0:
+        return {"lat": [], "lon": [], "k": [], "s": [], "t": [], "n": [], "c": []}
+    pts = to_wgs84(points)
+    pts = pts[~pts.geometry.is_empty & pts.geometry.notna()]
+    kinds = list(KIND_COLOURS)
+    kind = pts["kind"] if "kind" in pts.columns else pd.Series("other", pts.index)
+    kind_idx = pd.Categorical(kind.astype("string"), categories=kinds).codes
+    kind_idx = np.where(kind_idx < 0, kinds.index("other"), kind_idx)
+
+    def flag(col: str) -> list[int]:
+        if col not in pts.columns:
+            return [0] * len(pts)
+        return pts[col].fillna(False).astype(bool).astype(int).tolist()
+
+    return {
+        "lat": np.round(pts.geometry.y.to_numpy(), 5).tolist(),
+        "lon": np.round(pts.geometry.x.to_numpy(), 5).tolist(),
+        "k": kind_idx.astype(int).tolist(),
+        "s": flag("staffed"),
+        "t": flag("admin_services"),
+        "n": _text(pts["name"] if "name" in pts.columns else None, len(pts)),
+        "c": _text(
+            pts["commune_name"] if "commune_name" in pts.columns else None, len(pts)
+        ),
+    }
+
+
+def _legend_html(spec: LayerSpec, lang: str, note: str, level: str = "commune") -> str:
+    e = html.escape
+    rows = [f'<div class="cv-legend-title">{e(spec.title)}</div>']
+    if level != "commune":
+        unit = label(f"map.legend.unit.{level}", lang)
+        rows.append(f'<div class="cv-legend-unit">{e(unit)}</div>')
+    if note:
+        rows.append(f'<div class="cv-legend-note">{e(note)}</div>')
+    labels = [*spec.legend_labels, label("map.bin.no_point", lang)]
+    colours = [b.colour for b in spec.bins] + [NO_POINT.colour]
+    for i, (text, colour) in enumerate(zip(labels, colours, strict=True)):
+        special = i == len(spec.bins)
+        style = (
+            f"background:{colour}"
+            if not special or spec.fill_special
+            else f"background:#fff;border:3px solid {colour}"
+        )
+        rows.append(
+            f'<div class="cv-bin" data-bin="{i}"><span class="cv-swatch" '
+            f'style="{style}"></span>{e(text)}</div>'
+        )
+    rows.append(
+        f'<div class="cv-bin" data-bin="missing"><span class="cv-swatch" '
+        f'style="background:{MISSING.colour}"></span>'
+        f"{e(label('map.bin.missing', lang))}</div>"
+    )
+    return "".join(rows)
+
+
+def _points_legend_html(
+    kinds_present: list[str],
+    *,
+    lang: str,
+    clustered: bool,
+    proposed: bool,
+    uncovered: bool,
+) -> str:
+    e = html.escape
+    rows = [f'<div class="cv-legend-title">{e(label("map.legend.points", lang))}</div>']
+    for kind in kinds_present:
+        colour = KIND_COLOURS[kind]
+        rows.append(
+            f'<div class="cv-bin"><span class="cv-dot" style="background:{colour};'
+            f'border-color:#fff"></span>{e(label(kind, lang))}</div>'
+        )
+    rows.append(
+        '<div class="cv-bin"><span class="cv-dot" style="background:#777"></span>'
+        '<span class="cv-dot" style="background:rgba(119,119,119,0.25);'
+        'border-color:#777"></span>'
+        f"{e(label('map.legend.staffed', lang))}</div>"
+    )
+    rows.append(
+        '<div class="cv-bin"><span class="cv-dot" style="background:#777;'
+        'border:2.5px solid #000"></span>'
+        f"{e(label('map.legend.tthc', lang))}</div>"
+    )
+    if clustered:
+        rows.append(
+            '<div class="cv-bin"><span class="cv-dot cv-cluster">3</span>'
+            f"{e(label('map.legend.clustered', lang))}</div>"
+        )
+    if proposed:
+        rows.append(
+            '<div class="cv-bin"><span class="cv-dot" style="background:#ffff33;'
+            'border:2px dashed #000"></span>'
+            f"{e(label('map.layer.proposed', lang))}</div>"
+        )
+    if uncovered:
+        rows.append(
+            '<div class="cv-bin"><span class="cv-swatch" style="background:'
+            'repeating-linear-gradient(45deg,#000 0 2px,#fff 2px 5px)"></span>'
+            f"{e(label('map.layer.uncovered', lang))}</div>"
+        )
+    return "".join(rows)
+
+
+#: Code and name columns of the map units at each level.
+_LEVEL_COLUMNS: dict[str, tuple[str, str]] = {
+    "commune": ("commune_code", "commune_name"),
+    "province": ("province_name", "province_name"),
+}
+
+_POPUP_FIELDS = (
+    ("c", "commune_code", "text"),
+    ("d", "district_name", "text"),
+    ("p", "province_name", "text"),
+    ("pop", "population", "int"),
+    ("a", "area_km2", "num3"),
+    ("np", "n_points", "int"),
+    ("ns", "n_staffed", "int"),
+    ("na", "n_admin_services", "int"),
+    ("r", "radius_km", "num3"),
+    ("rr", "radius_ratio", "num3"),
+    ("pp", "people_per_point", "int"),
+    ("pr", "people_ratio", "num3"),
+    ("sh", "share", "pct"),
+    ("nd", "points_needed", "int"),
+    ("g", "gap_reasons", "text"),
+)
+
+
+def map_data(
+    communes: gpd.GeoDataFrame,
+    points: gpd.GeoDataFrame | None,
+    *,
+    benchmark: Benchmark,
+    lang: str = "en",
+    title: str = "",
+    synthetic: bool = False,
+    districts: gpd.GeoDataFrame | None = None,
+    provinces: gpd.GeoDataFrame | None = None,
+    uncovered: gpd.GeoDataFrame | None = None,
+    proposed: gpd.GeoDataFrame | None = None,
+    access_threshold_km: float | None = None,
+    show_rings: bool = False,
+    cluster_above: int = 300,
+    level: str = "commune",
+) -> dict:
+    """Return everything the page draws, as JSON-ready data (see :func:`build_map`).
+
+    Returns
+    -------
+    dict
+        ``communes`` (a GeoJSON FeatureCollection whose features carry the figures
+        and ``k``, the bin index per layer), ``layers`` (key, title, colours and
+        legend HTML per choropleth layer), ``points`` (column arrays), outlines,
+        uncovered zones, proposals, labels and options.
+    """
+    if level not in _LEVEL_COLUMNS:
+        msg = f"map level must be one of {', '.join(_LEVEL_COLUMNS)}, got {level!r}"
+        raise InputError(msg)
+    code_col, name_col = _LEVEL_COLUMNS[level]
+    required = list(dict.fromkeys([code_col, name_col, "population", "n_points"]))
+    missing = [c for c in required if c not in communes.columns]
+    if missing:
+        msg = (
+            f"the map needs {level} units with postal metrics; missing columns: "
+            + ", ".join(missing)
+            + " (run the metrics first, e.g. coverage analyze)"
+        )
+        raise InputError(msg)
+    communes = communes.copy()
+    for col, default in (
+        ("radius_ratio", np.nan),
+        ("people_ratio", np.nan),
+        ("points_needed", np.nan),
+    ):
+        if col not in communes.columns:
+            communes[col] = default
+    specs, share_col = _layer_specs(
+        communes, benchmark, lang=lang, access_threshold_km=access_threshold_km
+    )
+    geoms = simplify_coverage(communes)
+    n = len(communes)
+    text_cols = {"c": code_col, "d": "district_name", "p": "province_name"}
+    if level == "province":
+        # the unit is the province: no district, and its name is already shown
+        text_cols |= {"d": "", "p": ""}
+    props: dict[str, list] = {"n": _text(communes[name_col], n)}
+    for key, col in text_cols.items():
+        props[key] = _text(communes[col] if col in communes.columns else None, n)
+    props["g"] = _text(
+        translate_reasons(communes["gap_reasons"], lang)
+        if "gap_reasons" in communes.columns
+        else None,
+        n,
+    )
+    decimals = {"pop": 0, "a": 3, "np": 0, "ns": 0, "na": 0, "r": 3, "rr": 3}
+    decimals |= {"pp": 0, "pr": 3, "nd": 0}
+    by_key = {k: col for k, col, _ in _POPUP_FIELDS}
+    for key, dec in decimals.items():
+        col = by_key[key]
+        props[key] = (
+            _round(communes[col], dec) if col in communes.columns else [None] * n
+        )
+    props["sh"] = _round(communes[share_col], 4) if share_col else [None] * n
+    classes = np.column_stack([s.classes for s in specs]).tolist()
+    keys = list(props)
+    columns = [props[k] for k in keys]
+    features = []
+    for i, geom in enumerate(_geometry_json(geoms.to_numpy())):
+        p = {k: col[i] for k, col in zip(keys, columns, strict=True)}
+        p["k"] = classes[i]
+        features.append({"type": "Feature", "properties": p, "geometry": geom})
+
+    if districts is None:
+        districts = (
+            _outlines(communes, geoms, "district_name") if level == "commune" else None
+        )
+        district_features = _outline_features(districts, simplify=False)
+    else:
+        district_features = _outline_features(districts, simplify=True)
+    if provinces is None:
+        provinces = (
+            _outlines(communes, geoms, "province_name") if level == "commune" else None
+        )
+        province_features = _outline_features(provinces, simplify=False)
+    else:
+        province_features = _outline_features(provinces, simplify=True)
+
+    pts = _points_data(points, lang)
+    kinds = list(KIND_COLOURS)
+    kinds_present = [kinds[i] for i in sorted(set(pts["k"]))]
+    uncovered_features = []
+    if uncovered is not None and len(uncovered):
+        ug = to_wgs84(uncovered)
+        geoms_u = shapely.transform(ug.geometry.to_numpy(), lambda c: np.round(c, 5))
+        pop_u = _round(ug["population"], 0) if "population" in ug else [None] * len(ug)
+        uncovered_features = [
+            {"type": "Feature", "properties": {"pop": p}, "geometry": g}
+            for p, g in zip(pop_u, _geometry_json(geoms_u), strict=True)
+        ]
+    proposed_data = _points_data(proposed, lang) if proposed is not None else None
+
+    note = ""
+    if specs and specs[0].key in ("radius", "people"):
+        note = label("map.legend.ratio_note", lang).format(v=benchmark.name)
+    layers = []
+    for spec in specs:
+        colours = [b.colour for b in spec.bins]
+        layers.append(
+            {
+                "key": spec.key,
+                "title": spec.title,
+                "colours": colours,
+                "fillSpecial": spec.fill_special,
+                "legend": _legend_html(
+                    spec, lang, note if spec.key in ("radius", "people") else "", level
+                ),
+            }
+        )
+    bench_bits = [f"{label('map.title.benchmark', lang)}: {benchmark.name}"]
+    if level != "commune":
+        bench_bits.insert(0, label(f"map.title.level.{level}", lang))
+    if benchmark.radius_km is not None:
+        bench_bits.append(f"R ≤ {_fmt(benchmark.radius_km)} km")
+    if benchmark.people_per_point is not None:
+        bench_bits.append(
+            f"≤ {_fmt(benchmark.people_per_point)} "
+            + ("người/điểm" if lang == "vi" else "people/point")
+        )
+    synthetic = synthetic or (
+        "synthetic" in communes.columns
+        and bool(communes["synthetic"].fillna(False).astype(bool).any())
+    )
+    labels: dict[str, str | list[str]] = {
+        key: label(col, lang) for key, col, _ in _POPUP_FIELDS if key not in ("sh",)
+    }
+    labels["sh"] = label(share_col, lang) if share_col else ""
+    labels["n"] = label(name_col, lang)
+    labels["c"] = label(code_col, lang)
+    for key in (
+        "map.layer.points",
+        "map.layer.districts",
+        "map.layer.provinces",
+        "map.layer.uncovered",
+        "map.layer.proposed",
+        "map.yes",
+        "map.no",
+        "map.proposed",
+        "map.uncovered",
+        "kind",
+        "staffed",
+        "admin_services",
+        "population",
+    ):
+        labels[key] = label(key, lang)
+    labels["rings"] = (
+        label("map.layer.rings", lang).format(r=_fmt(benchmark.radius_km))
+        if benchmark.radius_km is not None
+        else ""
+    )
+    labels["kinds"] = [label(k, lang) for k in kinds]
+    suffix = "" if level == "commune" else f".{level}"
+    for key in ("map.search.placeholder", "map.search.none"):
+        labels[key] = label(key + suffix, lang)
+    return {
+        "lang": lang,
+        "level": level,
+        "title": title,
+        "subtitle": " · ".join(bench_bits),
+        "synthetic": label("map.title.synthetic", lang) if synthetic else "",
+        "communes": {"type": "FeatureCollection", "features": features},
+        "fields": [[k, fmt] for k, _, fmt in _POPUP_FIELDS],
+        "layers": layers,
+        "districts": district_features,
+        "provinces": province_features,
+        "points": pts,
+        "kindColours": [KIND_COLOURS[k] for k in kinds],
+        "pointsLegend": _points_legend_html(
+            kinds_present,
+            lang=lang,
+            clustered=len(pts["lat"]) > cluster_above,
+            proposed=proposed_data is not None,
+            uncovered=bool(uncovered_features),
+        ),
+        "cluster": len(pts["lat"]) > cluster_above,
+        "ringsKm": benchmark.radius_km,
+        "showRings": bool(show_rings),
+        "uncovered": uncovered_features,
+        "proposed": proposed_data,
+        "noPointColour": NO_POINT.colour,
+        "missingColour": MISSING.colour,
+        "labels": labels,
+    }

@@ -102,7 +102,7 @@ class InputReport:
         """One line: ``OK: ...`` or ``FAILED: ...`` with the counts."""
         fatal = self.fatal
         if fatal:
-            files = {}
+            files: dict[str, int] = {}
             for p in fatal:
                 files[p.source or "inputs"] = files.get(p.source or "inputs", 0) + 1
             where = ", ".join(f"{n} in {Path(f).name}" for f, n in files.items())
@@ -179,7 +179,12 @@ def check_inputs(
     except InputError as exc:
         report.problems.append(_problem_of(exc, points))
     if report.communes is not None and report.points is not None:
-        _cross_check(report, is_csv=Path(points).suffix.lower() in _CSV_SUFFIXES)
+        _cross_check(
+            report,
+            report.communes,
+            report.points,
+            is_csv=Path(points).suffix.lower() in _CSV_SUFFIXES,
+        )
     return report
 
 
@@ -245,10 +250,12 @@ def _rows(labels: list[str]) -> str:
     return shown + (f" and {len(labels) - 8} more" if len(labels) > 8 else "")
 
 
-def _cross_check(report: InputReport, *, is_csv: bool) -> None:
+def _cross_check(
+    report: InputReport, communes_layer: Loaded, points_layer: Loaded, *, is_csv: bool
+) -> None:
     """Run the checks that need both layers: assignment, swapped axes, overlap."""
-    communes = report.communes.frame
-    points = report.points.frame
+    communes = communes_layer.frame
+    points = points_layer.frame
     source = report.points_path
     geoms = communes.geometry.to_numpy()
     usable = (

@@ -18,7 +18,14 @@ import shapely
 from pyproj import CRS
 
 from .errors import InputError, ValidationError
-from .io import Loaded, Problem, assign_points, load_communes, load_points
+from .io import (
+    Loaded,
+    Problem,
+    assign_points,
+    check_column_keys,
+    load_communes,
+    load_points,
+)
 
 __all__ = ["InputReport", "ValidatedInputs", "check_inputs", "validate_inputs"]
 
@@ -140,6 +147,8 @@ def check_inputs(
     points_crs: str | None = None,
     fix_invalid: bool = False,
     population_table: str | Path | None = None,
+    layer: str | None = None,
+    points_layer: str | None = None,
 ) -> InputReport:
     """Read and check both layers; collect every problem instead of stopping.
 
@@ -148,13 +157,17 @@ def check_inputs(
     boundaries, points
         Paths of the commune layer and the service-point layer.
     columns
-        Explicit source column names keyed by canonical name (both layers).
+        Explicit source column names keyed by canonical name (both layers); with
+        an unknown key nothing is read and the report holds that one problem.
     crs, points_crs
         CRS to assume for a layer that declares none.
     fix_invalid
         Repair invalid commune geometries instead of reporting them.
     population_table
         A table of commune code and population for layers without population.
+    layer, points_layer
+        The layer to read from a multi-layer file (GeoPackage, folder of
+        Shapefiles); a file with several layers needs one.
 
     Returns
     -------
@@ -163,10 +176,17 @@ def check_inputs(
     """
     report = InputReport(str(boundaries), str(points))
     try:
+        check_column_keys(columns)
+    except InputError as exc:
+        # a misspelt key would fail both layers alike: say it once, read nothing
+        report.problems.append(Problem.from_error(exc))
+        return report
+    try:
         report.communes, found = load_communes(
             boundaries,
             columns=columns,
             crs=crs,
+            layer=layer,
             fix_invalid=fix_invalid,
             population_table=population_table,
         )
@@ -174,7 +194,9 @@ def check_inputs(
     except InputError as exc:
         report.problems.append(_problem_of(exc, boundaries))
     try:
-        report.points, found = load_points(points, columns=columns, crs=points_crs)
+        report.points, found = load_points(
+            points, columns=columns, crs=points_crs, layer=points_layer
+        )
         report.problems += found
     except InputError as exc:
         report.problems.append(_problem_of(exc, points))
@@ -197,6 +219,8 @@ def validate_inputs(
     points_crs: str | None = None,
     fix_invalid: bool = False,
     population_table: str | Path | None = None,
+    layer: str | None = None,
+    points_layer: str | None = None,
 ) -> ValidatedInputs:
     """Read and check both layers; raise once with every fatal problem.
 
@@ -212,6 +236,9 @@ def validate_inputs(
         Repair invalid commune geometries instead of reporting them.
     population_table
         A table of commune code and population for layers without population.
+    layer, points_layer
+        The layer to read from a multi-layer file (GeoPackage, folder of
+        Shapefiles); a file with several layers needs one.
 
     Returns
     -------
@@ -231,6 +258,8 @@ def validate_inputs(
         points_crs=points_crs,
         fix_invalid=fix_invalid,
         population_table=population_table,
+        layer=layer,
+        points_layer=points_layer,
     )
     if report.fatal:
         raise ValidationError(report.fatal)

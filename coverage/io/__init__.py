@@ -18,12 +18,13 @@ from __future__ import annotations
 from .columns import (
     COMMUNE_ALIASES,
     POINT_ALIASES,
+    check_column_keys,
     normalise_key,
     parse_bool,
     parse_number,
 )
 from .communes import MAX_POPULATION, load_communes, read_communes
-from .files import read_table
+from .files import LayerChoiceError, read_table
 from .points import KINDS, assign_points, load_points, read_points, read_settlements
 from .problems import Loaded, Problem
 
@@ -32,9 +33,11 @@ __all__ = [
     "KINDS",
     "MAX_POPULATION",
     "POINT_ALIASES",
+    "LayerChoiceError",
     "Loaded",
     "Problem",
     "assign_points",
+    "check_column_keys",
     "load_communes",
     "load_points",
     "normalise_key",

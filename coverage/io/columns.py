@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 
@@ -13,6 +14,7 @@ from ..errors import InputError
 __all__ = [
     "COMMUNE_ALIASES",
     "POINT_ALIASES",
+    "check_column_keys",
     "normalise_key",
     "parse_bool",
     "parse_number",
@@ -122,6 +124,39 @@ def normalise_key(text: str) -> str:
     return re.sub(r"[^0-9a-z]+", "_", folded.lower()).strip("_")
 
 
+def check_column_keys(columns: dict[str, str] | None) -> None:
+    """Refuse explicit column names given under a key that names no column.
+
+    Parameters
+    ----------
+    columns
+        Explicit source column names keyed by canonical name, as given with
+        ``--column KEY=COLUMN``.
+
+    Raises
+    ------
+    InputError
+        For the first unknown key, with the closest valid key and all of them.
+
+    Examples
+    --------
+    >>> check_column_keys({"populaton": "DS_2024"})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    coverage.errors.InputError: ...key 'populaton' (did you mean population?)...
+    """
+    valid = list(dict.fromkeys([*COMMUNE_ALIASES, *POINT_ALIASES]))
+    for key, column in (columns or {}).items():
+        if key in valid:
+            continue
+        close = difflib.get_close_matches(key, valid, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        msg = (
+            f"--column {key}={column}: unknown key {key!r}{hint}; the keys are "
+            + ", ".join(valid)
+        )
+        raise InputError(msg)
+
+
 def _map_columns(
     available: list[str],
     aliases: dict[str, tuple[str, ...]],
@@ -130,6 +165,7 @@ def _map_columns(
     source: str,
 ) -> dict[str, str]:
     """Map canonical names to source column names (explicit names win)."""
+    check_column_keys(explicit)
     explicit = dict(explicit or {})
     by_key: dict[str, str] = {}
     for col in available:

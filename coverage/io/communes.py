@@ -20,7 +20,14 @@ from .columns import (
     parse_number,
 )
 from .files import _apply_crs, _check_path, _read_spatial, read_table
-from .problems import Loaded, Problem, _more, _shown
+from .problems import (
+    Loaded,
+    Problem,
+    _more,
+    _shown,
+    _warning_notes,
+    _warnings_caught,
+)
 
 __all__ = [
     "MAX_POPULATION",
@@ -30,6 +37,9 @@ __all__ = [
 
 # More people than live on Earth: the column is not a population count.
 MAX_POPULATION = 1e10
+
+# A million kilometres in metres: no map coordinate of a commune comes near it.
+MAX_COORDINATE = 1e9
 
 
 def read_communes(
@@ -195,6 +205,28 @@ def load_communes(
     InputError, CRSError
         When the layer cannot be read at all (missing file, no population column).
     """
+    with _warnings_caught() as caught:
+        loaded, problems = _load_communes(
+            path,
+            columns=columns,
+            crs=crs,
+            layer=layer,
+            fix_invalid=fix_invalid,
+            population_table=population_table,
+        )
+    loaded.notes.extend(_warning_notes(caught, source=str(path)))
+    return loaded, problems
+
+
+def _load_communes(
+    path: str | Path,
+    *,
+    columns: dict[str, str] | None,
+    crs: str | None,
+    layer: str | None,
+    fix_invalid: bool,
+    population_table: str | Path | None,
+) -> tuple[Loaded, list[Problem]]:
     path = _check_path(path)
     source = str(path)
     gdf = _read_spatial(path, layer=layer)
@@ -403,6 +435,16 @@ def _check_polygons(
     report(missing, "has no geometry", "draw its boundary or remove the feature")
     report(empty, "has an empty geometry", "draw its boundary or remove the feature")
     present = ~missing & ~empty
+    unusable, vertex = _unusable_vertices(geoms, present)
+    report(
+        unusable,
+        lambda i: (
+            f"a vertex has unusable coordinates ({vertex[i][0]:g}, {vertex[i][1]:g}):"
+            " NaN, infinite or beyond any map"
+        ),
+        "correct or delete that vertex in your GIS, or remove the feature",
+    )
+    present &= ~unusable
     types = shapely.get_type_id(geoms)
     collections = present & (types == 7)
     if fix_invalid and collections.any():
@@ -489,6 +531,23 @@ def _check_polygons(
             "repair it in your GIS or run with --fix-invalid",
         )
     return geoms, problems, notes
+
+
+def _unusable_vertices(
+    geoms: np.ndarray, present: np.ndarray
+) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    """Features with a NaN, infinite or absurdly large vertex, and that vertex.
+
+    GEOS fails (or numpy overflows) on such coordinates, so they are caught here
+    before any geometric check runs.
+    """
+    rows = np.flatnonzero(present)
+    coords, owner = shapely.get_coordinates(geoms[rows], return_index=True)
+    bad = ~(np.abs(coords) <= MAX_COORDINATE).all(axis=1)
+    features, first = np.unique(rows[owner[bad]], return_index=True)
+    unusable = np.zeros(len(geoms), dtype=bool)
+    unusable[features] = True
+    return unusable, dict(zip(features.tolist(), coords[bad][first], strict=True))
 
 
 _TYPE_NAMES = {

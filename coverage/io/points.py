@@ -22,7 +22,7 @@ from .columns import (
     parse_number,
 )
 from .files import _apply_crs, _check_path, _read_spatial, read_table
-from .problems import Loaded, Problem, _shown
+from .problems import Loaded, Problem, _shown, _warning_notes, _warnings_caught
 
 __all__ = [
     "KINDS",
@@ -102,6 +102,7 @@ def read_settlements(
     *,
     columns: dict[str, str] | None = None,
     crs: str | None = None,
+    layer: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read settlement points (villages, hamlets) with their population.
 
@@ -114,6 +115,8 @@ def read_settlements(
         Explicit column names (``lat``, ``lon``, ``population``...).
     crs
         CRS of the coordinates; CSV coordinates default to EPSG:4326.
+    layer
+        Layer name in a multi-layer file.
 
     Returns
     -------
@@ -125,13 +128,13 @@ def read_settlements(
     InputError, ValidationError
         Unreadable file, no population column, bad coordinates or populations.
     """
-    loaded, problems = load_points(path, columns=columns, crs=crs)
+    loaded, problems = load_points(path, columns=columns, crs=crs, layer=layer)
     source = str(path)
     src = Path(path)
     if src.suffix.lower() in {".csv", ".txt", ".tsv"}:
         table, _ = read_table(src)
     else:
-        gdf = _read_spatial(src)
+        gdf = _read_spatial(src, layer=layer)
         table = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
     mapping = _map_columns(
         list(table.columns),
@@ -190,6 +193,19 @@ def load_points(
     InputError, CRSError
         When the layer cannot be read at all (missing file, no coordinate columns).
     """
+    with _warnings_caught() as caught:
+        loaded, problems = _load_points(path, columns=columns, crs=crs, layer=layer)
+    loaded.notes.extend(_warning_notes(caught, source=str(path)))
+    return loaded, problems
+
+
+def _load_points(
+    path: str | Path,
+    *,
+    columns: dict[str, str] | None,
+    crs: str | None,
+    layer: str | None,
+) -> tuple[Loaded, list[Problem]]:
     path = _check_path(path)
     source = str(path)
     notes: list[str] = []

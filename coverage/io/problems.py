@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -56,3 +59,24 @@ def _shown(value: object) -> str:
 def _more(source: str, n: int, what: str) -> Problem:
     """Problem line standing for the ``n`` occurrences not listed one by one."""
     return Problem(source, "", f"... and {int(n)} more {what}", "fix them the same way")
+
+
+@contextmanager
+def _warnings_caught() -> Iterator[list[warnings.WarningMessage]]:
+    """Record Python warnings instead of letting them reach the terminal."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield caught
+
+
+def _warning_notes(caught: list[warnings.WarningMessage], *, source: str) -> list[str]:
+    """One note per distinct warning recorded while reading ``source``."""
+    texts = dict.fromkeys(
+        (str(w.message).strip().splitlines() or [w.category.__name__])[0][:200]
+        for w in caught
+    )
+    return [
+        f"{source}: a computation warned while reading the layer ({text}); check "
+        "features with extreme or broken coordinates"
+        for text in texts
+    ]

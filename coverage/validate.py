@@ -18,7 +18,14 @@ import shapely
 from pyproj import CRS
 
 from .errors import InputError, ValidationError
-from .io import Loaded, Problem, assign_points, load_communes, load_points
+from .io import (
+    Loaded,
+    Problem,
+    assign_points,
+    check_column_keys,
+    load_communes,
+    load_points,
+)
 
 __all__ = ["InputReport", "ValidatedInputs", "check_inputs", "validate_inputs"]
 
@@ -102,7 +109,7 @@ class InputReport:
         """One line: ``OK: ...`` or ``FAILED: ...`` with the counts."""
         fatal = self.fatal
         if fatal:
-            files = {}
+            files: dict[str, int] = {}
             for p in fatal:
                 files[p.source or "inputs"] = files.get(p.source or "inputs", 0) + 1
             where = ", ".join(f"{n} in {Path(f).name}" for f, n in files.items())
@@ -140,6 +147,8 @@ def check_inputs(
     points_crs: str | None = None,
     fix_invalid: bool = False,
     population_table: str | Path | None = None,
+    layer: str | None = None,
+    points_layer: str | None = None,
 ) -> InputReport:
     """Read and check both layers; collect every problem instead of stopping.
 
@@ -148,13 +157,17 @@ def check_inputs(
     boundaries, points
         Paths of the commune layer and the service-point layer.
     columns
-        Explicit source column names keyed by canonical name (both layers).
+        Explicit source column names keyed by canonical name (both layers); with
+        an unknown key nothing is read and the report holds that one problem.
     crs, points_crs
         CRS to assume for a layer that declares none.
     fix_invalid
         Repair invalid commune geometries instead of reporting them.
     population_table
         A table of commune code and population for layers without population.
+    layer, points_layer
+        The layer to read from a multi-layer file (GeoPackage, folder of
+        Shapefiles); a file with several layers needs one.
 
     Returns
     -------
@@ -163,10 +176,17 @@ def check_inputs(
     """
     report = InputReport(str(boundaries), str(points))
     try:
+        check_column_keys(columns)
+    except InputError as exc:
+        # a misspelt key would fail both layers alike: say it once, read nothing
+        report.problems.append(Problem.from_error(exc))
+        return report
+    try:
         report.communes, found = load_communes(
             boundaries,
             columns=columns,
             crs=crs,
+            layer=layer,
             fix_invalid=fix_invalid,
             population_table=population_table,
         )
@@ -174,12 +194,19 @@ def check_inputs(
     except InputError as exc:
         report.problems.append(_problem_of(exc, boundaries))
     try:
-        report.points, found = load_points(points, columns=columns, crs=points_crs)
+        report.points, found = load_points(
+            points, columns=columns, crs=points_crs, layer=points_layer
+        )
         report.problems += found
     except InputError as exc:
         report.problems.append(_problem_of(exc, points))
     if report.communes is not None and report.points is not None:
-        _cross_check(report, is_csv=Path(points).suffix.lower() in _CSV_SUFFIXES)
+        _cross_check(
+            report,
+            report.communes,
+            report.points,
+            is_csv=Path(points).suffix.lower() in _CSV_SUFFIXES,
+        )
     return report
 
 
@@ -192,6 +219,8 @@ def validate_inputs(
     points_crs: str | None = None,
     fix_invalid: bool = False,
     population_table: str | Path | None = None,
+    layer: str | None = None,
+    points_layer: str | None = None,
 ) -> ValidatedInputs:
     """Read and check both layers; raise once with every fatal problem.
 
@@ -207,6 +236,9 @@ def validate_inputs(
         Repair invalid commune geometries instead of reporting them.
     population_table
         A table of commune code and population for layers without population.
+    layer, points_layer
+        The layer to read from a multi-layer file (GeoPackage, folder of
+        Shapefiles); a file with several layers needs one.
 
     Returns
     -------
@@ -226,6 +258,8 @@ def validate_inputs(
         points_crs=points_crs,
         fix_invalid=fix_invalid,
         population_table=population_table,
+        layer=layer,
+        points_layer=points_layer,
     )
     if report.fatal:
         raise ValidationError(report.fatal)
@@ -245,10 +279,12 @@ def _rows(labels: list[str]) -> str:
     return shown + (f" and {len(labels) - 8} more" if len(labels) > 8 else "")
 
 
-def _cross_check(report: InputReport, *, is_csv: bool) -> None:
+def _cross_check(
+    report: InputReport, communes_layer: Loaded, points_layer: Loaded, *, is_csv: bool
+) -> None:
     """Run the checks that need both layers: assignment, swapped axes, overlap."""
-    communes = report.communes.frame
-    points = report.points.frame
+    communes = communes_layer.frame
+    points = points_layer.frame
     source = report.points_path
     geoms = communes.geometry.to_numpy()
     usable = (

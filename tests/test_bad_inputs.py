@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import json
 import os
 import signal
 import subprocess
 import sys
 import unicodedata
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +28,8 @@ from common import LAEA_VN, UTM48N, bow_tie, empty_polygon, square_communes
 from shapely.geometry import GeometryCollection, LineString, Polygon, box
 
 from coverage.cli import main
-from coverage.errors import ValidationError
+from coverage.errors import InputError, ValidationError
+from coverage.io import LayerChoiceError, load_communes, read_communes, read_points
 from coverage.validate import validate_inputs
 
 CODES = ["00001", "00002", "00003"]
@@ -184,6 +187,38 @@ def _folder_as_boundaries(tmp: Path) -> Built:
     folder = tmp / "folder"
     folder.mkdir()
     return Built(folder, b.points)
+
+
+def _nan_vertex(tmp: Path) -> Built:
+    """A GeoJSON ring with a NaN vertex (written as the ``NaN`` GDAL accepts)."""
+    data = json.loads(communes_frame().to_crs(4326).to_json())
+    data["features"][0]["geometry"]["coordinates"][0][1] = [float("nan")] * 2
+    return with_boundaries(build(tmp), json.dumps(data).encode())
+
+
+def _huge_vertex(tmp: Path) -> Built:
+    frame = communes_frame()
+    ring = list(frame.geometry.iloc[0].exterior.coords)
+    ring[1] = (ring[1][0], 1e308)
+    return build(
+        tmp,
+        communes=frame.set_geometry(
+            gpd.GeoSeries([Polygon(ring), *frame.geometry.iloc[1:]], crs=frame.crs)
+        ),
+        boundaries_name="huge.gpkg",
+    )
+
+
+def _two_layers(tmp: Path) -> Built:
+    b = build(tmp)
+    path = tmp / "communes.gpkg"
+    communes_frame().to_file(path, layer="communes_2024")
+    communes_frame().to_file(path, layer="communes_2019")
+    return Built(path, b.points)
+
+
+def _utf16_without_bom(tmp: Path, encoding: str) -> Built:
+    return build(tmp, points=csv_text(ROWS).encode(encoding))
 
 
 ROWS = point_rows()
@@ -600,6 +635,63 @@ CASES = [
         BAD,
         "row 2: staffed value 'maybe' is not yes/no",
     ),
+    # hostile inputs (issues 15 and 16)
+    Case(
+        "nan-vertex",
+        _nan_vertex,
+        BAD,
+        "communes.geojson: feature 1 (Xã Tân Lạc): a vertex has unusable coordinates "
+        "(nan, nan): NaN, infinite or beyond any map; correct or delete that vertex "
+        "in your GIS, or remove the feature",
+    ),
+    Case(
+        "huge-vertex",
+        _huge_vertex,
+        BAD,
+        "huge.gpkg: feature 1 (Xã Tân Lạc): a vertex has unusable coordinates "
+        "(10000, 1e+308): NaN, infinite or beyond any map",
+    ),
+    Case(
+        "two-layers-no-choice",
+        _two_layers,
+        BAD,
+        "communes.gpkg: the file holds 2 layers ('communes_2024', 'communes_2019'); "
+        "choose one with --layer NAME",
+    ),
+    Case(
+        "unknown-column-key",
+        lambda t: build(t, extra=("-c", "populaton=DS_2024")),
+        BAD,
+        "error: --column populaton=DS_2024: unknown key 'populaton' (did you mean "
+        "population?); the keys are commune_code, commune_name, district_name, "
+        "province_name, population, point_id, name, kind, staffed, admin_services, "
+        "operator, declared_commune_code, lat, lon",
+    ),
+    Case(
+        "duplicate-header",
+        lambda t: build(
+            t,
+            points=csv_text(
+                [[r[4], r[5], r[4], r[5]] for r in ROWS], header="lat,lon,lat,lon"
+            ),
+        ),
+        BAD,
+        "points.csv: the header names a column more than once ('lat' in columns 1, "
+        "3; 'lon' in columns 2, 4); rename or delete the extra columns so that each "
+        "name is used once",
+    ),
+    Case(
+        "utf-16-le-without-bom",
+        lambda t: _utf16_without_bom(t, "utf-16-le"),
+        OK,
+        "points.csv: read as UTF-16-LE (no byte order mark), delimiter ','",
+    ),
+    Case(
+        "utf-16-be-without-bom",
+        lambda t: _utf16_without_bom(t, "utf-16-be"),
+        OK,
+        "points.csv: read as UTF-16-BE (no byte order mark), delimiter ','",
+    ),
 ]
 
 
@@ -913,3 +1005,86 @@ def test_long_names_and_huge_numbers(runner, tmp_path):
     assert table["population"].tolist() == [9_000_000_000, 1, 0]
     assert table["people_per_point"].iloc[0] == 9_000_000_000
     assert max(len(line) for line in result.output.splitlines()) < 400
+
+
+# Hostile inputs through the library and a real process (issues 15 and 16).
+
+
+@pytest.mark.parametrize("make", [_nan_vertex, _huge_vertex], ids=["nan", "1e308"])
+def test_broken_vertex_warns_nothing_on_the_terminal(tmp_path, make):
+    built = make(tmp_path)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from coverage.cli import main; main()",
+            "validate",
+            *_args(built),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert run.stderr == ""
+    assert "a vertex has unusable coordinates" in run.stdout
+
+
+def test_library_warnings_become_notes(tmp_path, monkeypatch):
+    built = build(tmp_path)
+    real_area = shapely.area
+
+    def overflowing_area(geometry, **kwargs):
+        warnings.warn("overflow encountered in area", RuntimeWarning, stacklevel=2)
+        return real_area(geometry, **kwargs)
+
+    monkeypatch.setattr(shapely, "area", overflowing_area)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loaded, problems = load_communes(built.boundaries)
+    assert problems == []
+    assert loaded.notes[-1] == (
+        f"{built.boundaries}: a computation warned while reading the layer (overflow "
+        "encountered in area); check features with extreme or broken coordinates"
+    )
+
+
+def test_layer_is_chosen_by_name(tmp_path):
+    path = _two_layers(tmp_path).boundaries
+    with pytest.raises(LayerChoiceError) as info:
+        read_communes(path)
+    assert info.value.exit_code == 2
+    assert info.value.param == "layer"
+    assert info.value.layers == ["communes_2024", "communes_2019"]
+    assert len(read_communes(path, layer="communes_2019").frame) == 3
+    with pytest.raises(LayerChoiceError) as info:
+        read_communes(path, layer="communes_2020")
+    assert str(info.value) == (
+        f"{path}: no layer 'communes_2020' in the file; its layers are "
+        "'communes_2024', 'communes_2019'"
+    )
+    checked = validate_inputs(path, built_points(tmp_path), layer="communes_2024")
+    assert len(checked.communes.frame) == 3
+
+
+def built_points(tmp: Path) -> Path:
+    path = tmp / "layer-points.csv"
+    path.write_text(csv_text(ROWS), encoding="utf-8")
+    return path
+
+
+def test_unknown_column_key_refused_by_the_reader(tmp_path):
+    built = build(tmp_path)
+    with pytest.raises(InputError, match=r"unknown key 'lng' \(did you mean lon\?\)"):
+        read_points(built.points, columns={"lng": "kinh_do"})
+
+
+def test_utf16_without_bom_reads_vietnamese(tmp_path):
+    rows = [[*r[:1], "Bưu điện Đồng Tiến", *r[2:]] for r in ROWS]
+    built = build(tmp_path, points=csv_text(rows).encode("utf-16-le"))
+    loaded = read_points(built.points)
+    assert list(loaded.frame["name"]) == ["Bưu điện Đồng Tiến"] * 3
+    assert loaded.notes[0] == (
+        "points.csv: read as UTF-16-LE (no byte order mark), delimiter ','"
+    )

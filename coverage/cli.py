@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .model import DEFAULT_PLAN_CELL_M
 from .options import (
     access_opts,
     benchmark_opt,
@@ -502,7 +503,7 @@ def map_(
 @click.option(
     "--cell-m",
     type=click.FloatRange(min=1.0),
-    default=500.0,
+    default=DEFAULT_PLAN_CELL_M,
     show_default=True,
     help="Population grid cell size in metres (the demand of the optimiser; "
     "500 m keeps exact solutions fast for radii of 2 km and more).",

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import click
 
+from .model import DEFAULT_CELL_M
+
 __all__ = [
     "access_opts",
     "benchmark_opt",
@@ -176,7 +178,7 @@ def access_opts(func):
         click.option(
             "--cell-m",
             type=float,
-            default=250.0,
+            default=DEFAULT_CELL_M,
             show_default=True,
             callback=_positive,
             help="Population grid cell size in metres (coarser is faster; 500 for "

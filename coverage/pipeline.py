@@ -11,7 +11,6 @@ import re
 import time
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,13 @@ from .metrics import (
     levels_present,
     overall_metrics,
     rank_gaps,
+)
+from .model import (
+    DEFAULT_CELL_M,
+    DEFAULT_THRESHOLDS_KM,
+    AccessOptions,
+    Analysis,
+    PlanRun,
 )
 from .report import build_summary
 
@@ -84,9 +90,6 @@ OUTPUT_FILES = (
     "coverage.gpkg",
 )
 
-#: Thresholds reported when the benchmark has no distance rule (km).
-DEFAULT_THRESHOLDS_KM = (2.0, 3.0, 5.0)
-
 COMMUNE_COLUMNS = [
     "commune_code",
     "commune_name",
@@ -133,62 +136,6 @@ _ACCESS_COLUMNS = (
     "farthest_lon",
     "farthest_lat",
 )
-
-
-@dataclass
-class AccessOptions:
-    """How distances are measured (``coverage analyze --cell-m ... --within ...``).
-
-    Attributes
-    ----------
-    enabled
-        Compute distance access at all.
-    cell_m
-        Population grid cell size, metres.
-    thresholds_km
-        Thresholds to report; default the benchmark's rule distances, else
-        :data:`DEFAULT_THRESHOLDS_KM`. Rule distances are always added.
-    zone_threshold_km
-        Threshold of the uncovered zones and of the map's share layer; default
-        :func:`main_threshold_km`.
-    raster
-        A population raster (GeoTIFF) to use instead of the uniform grid.
-    settlements
-        Settlement points with population (CSV or point layer) instead of the
-        uniform grid.
-    rescale
-        Scale the raster or settlements of each commune to its population.
-    catchments
-        Compute per-point catchments (Voronoi cells clipped to the communes).
-    """
-
-    enabled: bool = True
-    cell_m: float = 250.0
-    thresholds_km: tuple[float, ...] | None = None
-    zone_threshold_km: float | None = None
-    raster: str | Path | None = None
-    settlements: str | Path | None = None
-    rescale: bool = True
-    catchments: bool = True
-
-
-@dataclass
-class Analysis:
-    """Everything ``coverage analyze`` computed, ready to be written or drawn."""
-
-    communes: gpd.GeoDataFrame
-    points: gpd.GeoDataFrame
-    benchmark: Benchmark
-    levels: dict[str, pd.DataFrame]
-    gaps: pd.DataFrame
-    summary: dict
-    notes: list[str] = field(default_factory=list)
-    timings: dict[str, float] = field(default_factory=dict)
-    access: Any | None = None
-    zones: gpd.GeoDataFrame | None = None
-    catchments: gpd.GeoDataFrame | None = None
-    zone_threshold_km: float | None = None
-    access_levels: dict[tuple[str, ...], pd.DataFrame] = field(default_factory=dict)
 
 
 def find_sample() -> tuple[Path, Path] | None:
@@ -1095,18 +1042,6 @@ def write_province_outputs(
 # ------------------------------------------------------------------ plan
 
 
-@dataclass
-class PlanRun:
-    """Outcome of ``coverage plan``: the solver result, proposals, before/after."""
-
-    result: Any
-    proposed: gpd.GeoDataFrame
-    before_after: pd.DataFrame
-    overall: dict
-    radius_km: float
-    summary: dict = field(default_factory=dict)
-
-
 def read_candidates(
     path: str | Path, *, columns: dict[str, str] | None = None, crs: str | None = None
 ) -> gpd.GeoDataFrame:
@@ -1170,7 +1105,7 @@ def plan_analysis(
     candidate_source: str = "cells",
     exclusion: gpd.GeoDataFrame | None = None,
     kinds: tuple[str, ...] | None = None,
-    cell_m: float = 250.0,
+    cell_m: float = DEFAULT_CELL_M,
     max_candidates: int = 3000,
     time_limit_s: float = 60.0,
     method: str = "auto",
@@ -1324,7 +1259,7 @@ def run_plan(
     exclude_path: str | Path | None = None,
     columns: dict[str, str] | None = None,
     kinds: tuple[str, ...] | None = None,
-    cell_m: float = 250.0,
+    cell_m: float = DEFAULT_CELL_M,
     time_limit_s: float = 60.0,
     method: str = "auto",
     on_stage: Callable[[str], None] | None = None,

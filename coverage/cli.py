@@ -39,7 +39,7 @@ class CommandError(click.ClickException):
     """A library error shown as ``Error: message`` with its own exit code."""
 
     def __init__(self, message: str, exit_code: int) -> None:
-        from .report import printable
+        from .output.report import printable
 
         super().__init__(printable(message))
         self.exit_code = exit_code
@@ -248,7 +248,8 @@ def analyze(
         coverage analyze -B nl-5km --within 1,2,5 --offline-map
     """
     from .benchmarks import load_benchmark
-    from .export import OutputSet
+    from .output.files import OutputSet
+    from .output.report import format_summary, printable
     from .pipeline import analyze as run_analysis
     from .pipeline import (
         count_stages,
@@ -260,7 +261,6 @@ def analyze(
         write_province_map,
         write_province_outputs,
     )
-    from .report import format_summary, printable
 
     verbosity = ctx.obj["verbosity"]
     boundaries, points, is_sample = _resolve_inputs(ctx, boundaries, points)
@@ -407,7 +407,7 @@ def map_(
         coverage map --from out --lang vi --map maps/ban_do.html
         coverage map --from out/plan --map maps/plan.html --overwrite
     """
-    from .export import OutputSet
+    from .output.files import OutputSet
     from .pipeline import redraw_map
 
     outputs = _call(ctx, OutputSet, [Path(map_path)], overwrite=overwrite)
@@ -559,7 +559,7 @@ def plan(
         coverage plan --add 20 --candidates sites.csv --exclude protected.gpkg
     """
     from .benchmarks import load_benchmark
-    from .export import OutputSet
+    from .output.files import OutputSet
     from .pipeline import (
         AccessOptions,
         count_stages,
@@ -639,7 +639,7 @@ def plan(
 
     written = _call(ctx, write)
     if verbosity >= 0:
-        from .report import format_plan, printable
+        from .output.report import format_plan, printable
 
         click.echo(printable(format_plan(run.summary, run.proposed, lang=lang)))
         _echo_outputs(written)
@@ -699,7 +699,7 @@ def validate(
         coverage validate -b xa.gpkg -p buu_cuc.csv
         coverage validate -b xa.shp -p points.csv --crs EPSG:32648 --fix-invalid
     """
-    from .report import printable
+    from .output.report import printable
     from .validate import check_inputs
 
     verbosity = ctx.obj["verbosity"]

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from coverage.benchmarks import load_benchmark
-from coverage.export import OutputSet
+from coverage.output.files import OutputSet
 from coverage.pipeline import analyze, find_sample, output_targets, write_outputs
 
 

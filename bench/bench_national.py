@@ -157,7 +157,7 @@ def _stage_plan_library(folder: Path, add: int) -> dict:
 def _stage_analyze_parts(folder: Path) -> dict:
     """The CLI's pipeline in process, for its own stage timings."""
     from coverage.benchmarks import load_benchmark
-    from coverage.export import OutputSet
+    from coverage.output.files import OutputSet
     from coverage.pipeline import analyze, output_targets, write_outputs
 
     bench = load_benchmark("vn-national-2024")

@@ -462,6 +462,26 @@ def test_progress_counts_to_the_last_stage(runner, small_layers, tmp_path, extra
     assert done == total and int(total) == len(lines)
 
 
+@pytest.mark.parametrize("extra", [(), ("--no-map",)])
+def test_plan_progress_counts_to_the_last_stage(runner, small_layers, tmp_path, extra):
+    args = plan_args(small_layers, tmp_path, "--add", "2", *extra)
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    lines = [ln for ln in result.stderr.splitlines() if ln.startswith("[")]
+    done, total = re.match(r"\[\s*(\d+)/(\d+)", lines[-1]).groups()
+    assert done == total and int(total) == len(lines)
+    assert lines[-1].endswith("writing the plan …")
+
+
+def test_pipeline_still_exports_every_name():
+    import coverage.pipeline
+
+    for name in coverage.pipeline.__all__:
+        assert getattr(coverage.pipeline, name) is not None, name
+    with pytest.raises(AttributeError):
+        _ = coverage.pipeline.no_such_name
+
+
 def test_workbook_keeps_codes_as_text(runner, small_layers, tmp_path):
     import openpyxl
 

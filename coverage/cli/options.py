@@ -17,7 +17,15 @@ option             meaning                             used by
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
 import click
+
+from ..model import DEFAULT_CELL_M
+
+#: A click command function being decorated (click's own ``FC``).
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 __all__ = [
     "access_opts",
@@ -45,13 +53,15 @@ KIND_CHOICES = (
 )
 
 
-def _stack(func, decorators):
+def _stack(func: _F, decorators: Sequence[Callable[[_F], _F]]) -> _F:
     for dec in reversed(decorators):
         func = dec(func)
     return func
 
 
-def parse_columns(ctx, param, values: tuple[str, ...]) -> dict[str, str]:
+def parse_columns(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> dict[str, str]:
     """Turn repeated ``--column KEY=NAME`` into a dict, or raise BadParameter."""
     mapping: dict[str, str] = {}
     for item in values:
@@ -63,7 +73,9 @@ def parse_columns(ctx, param, values: tuple[str, ...]) -> dict[str, str]:
     return mapping
 
 
-def parse_kinds(ctx, param, value: str | None) -> tuple[str, ...] | None:
+def parse_kinds(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> tuple[str, ...] | None:
     """Split ``--kinds a,b`` and check every name."""
     if not value:
         return None
@@ -76,7 +88,7 @@ def parse_kinds(ctx, param, value: str | None) -> tuple[str, ...] | None:
     return kinds
 
 
-def input_opts(func):
+def input_opts(func: _F) -> _F:
     """Add the options naming the input layers, their columns, CRSs and fixes."""
     decorators = [
         click.option(
@@ -142,7 +154,9 @@ overwrite_opt = click.option(
 )
 
 
-def parse_km_list(ctx, param, value: str | None) -> tuple[float, ...] | None:
+def parse_km_list(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> tuple[float, ...] | None:
     """Split ``--within 2,3,5`` into positive kilometres, or raise BadParameter."""
     if not value:
         return None
@@ -162,7 +176,9 @@ def parse_km_list(ctx, param, value: str | None) -> tuple[float, ...] | None:
     return tuple(out) or None
 
 
-def _positive(ctx, param, value: float | None) -> float | None:
+def _positive(
+    ctx: click.Context, param: click.Parameter, value: float | None
+) -> float | None:
     if value is not None and not value > 0:
         raise click.BadParameter(
             f"must be positive, got {value:g}", ctx=ctx, param=param
@@ -170,13 +186,13 @@ def _positive(ctx, param, value: float | None) -> float | None:
     return value
 
 
-def access_opts(func):
+def access_opts(func: _F) -> _F:
     """Add --cell-m, --within, --zones-km, population source options, --no-access."""
     decorators = [
         click.option(
             "--cell-m",
             type=float,
-            default=250.0,
+            default=DEFAULT_CELL_M,
             show_default=True,
             callback=_positive,
             help="Population grid cell size in metres (coarser is faster; 500 for "
@@ -226,7 +242,9 @@ def access_opts(func):
     return _stack(func, decorators)
 
 
-def map_path_opt(default: str = "maps/coverage.html", help: str = ""):
+def map_path_opt(
+    default: str = "maps/coverage.html", help: str = ""
+) -> Callable[[_F], _F]:
     """Return a --map PATH option with its own default."""
     return click.option(
         "--map",
@@ -246,10 +264,10 @@ offline_map_opt = click.option(
 )
 
 
-def map_opts(default: str = "maps/coverage.html", help: str = ""):
+def map_opts(default: str = "maps/coverage.html", help: str = "") -> Callable[[_F], _F]:
     """Return a decorator adding --map, --no-map and --offline-map."""
 
-    def decorate(func):
+    def decorate(func: _F) -> _F:
         return _stack(
             func,
             [
@@ -262,7 +280,7 @@ def map_opts(default: str = "maps/coverage.html", help: str = ""):
     return decorate
 
 
-def out_opt(default: str, help: str):
+def out_opt(default: str, help: str) -> Callable[[_F], _F]:
     """Return an --out/-o DIR option with its own default."""
     return click.option(
         "--out",

@@ -1,4 +1,4 @@
-"""Writing results: CSV for Excel, JSON for scripts, GeoPackage for GIS, atomically.
+"""Output files: CSV for Excel, JSON for scripts, XLSX, GeoPackage for GIS, atomically.
 
 Every output of a run is first written into a hidden temporary folder next to its
 destination and moved into place only when all of them are complete, so an
@@ -8,26 +8,27 @@ and no partial file behind.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from types import TracebackType
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .errors import OutputError, OutputExistsError
+from ..errors import OutputError, OutputExistsError
 
 __all__ = [
     "OutputSet",
     "neutralise_formulas",
     "to_csv_frame",
     "write_csv",
+    "write_gpkg_layers",
     "write_json",
     "write_xlsx",
 ]
@@ -76,7 +77,7 @@ def to_csv_frame(df: pd.DataFrame, *, lang: str = "en") -> pd.DataFrame:
     """
     out = pd.DataFrame(df.drop(columns=["geometry"], errors="ignore")).copy()
     if lang != "en" and "gap_reasons" in out.columns:
-        from .i18n import translate_reasons
+        from ..i18n import translate_reasons
 
         out["gap_reasons"] = translate_reasons(out["gap_reasons"], lang)
     yes, no = ("có", "không") if lang == "vi" else ("yes", "no")
@@ -107,7 +108,7 @@ def to_csv_frame(df: pd.DataFrame, *, lang: str = "en") -> pd.DataFrame:
         ):
             out[col] = neutralise_formulas(series)
     if lang != "en":
-        from .i18n import label
+        from ..i18n import label
 
         out.columns = [label(c, lang) for c in out.columns]
     return out
@@ -120,7 +121,7 @@ def write_csv(df: pd.DataFrame, path: str | Path, *, lang: str = "en") -> None:
     )
 
 
-def _jsonable(value):
+def _jsonable(value: object) -> object:
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -132,7 +133,7 @@ def _jsonable(value):
     return value
 
 
-def write_json(data: dict, path: str | Path) -> None:
+def write_json(data: Mapping[str, object], path: str | Path) -> None:
     """Write ``data`` as indented UTF-8 JSON (NaN and infinities become null)."""
     with open(path, "w", encoding="utf-8") as fh:
         json.dump(_jsonable(data), fh, ensure_ascii=False, indent=2)
@@ -294,7 +295,12 @@ class OutputSet:
         self.prepare()
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         if exc_type is None:
             return
         self.abort()
@@ -320,23 +326,13 @@ def _remove_dead_staging(folder: Path) -> None:
             continue
 
 
-@contextlib.contextmanager
-def atomic_path(target: str | Path) -> Iterator[Path]:
-    """Yield a temporary path next to ``target``; move it into place on success."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+def write_gpkg_layers(
+    layers: Mapping[str, gpd.GeoDataFrame | None], path: str | Path
+) -> None:
+    """Write several layers into one GeoPackage, skipping empty ones.
 
-
-def write_gpkg_layers(layers: dict[str, gpd.GeoDataFrame], path: str | Path) -> None:
-    """Write several layers into one GeoPackage (the path must not exist yet)."""
+    The path must not exist yet (pyogrio would add to it).
+    """
     for name, frame in layers.items():
         if frame is None or len(frame) == 0:
             continue

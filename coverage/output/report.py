@@ -1,6 +1,7 @@
-"""The terminal summary and ``summary.json``: the provincial report's figures.
+"""The terminal report: the summary and the plan as text, safe to print.
 
-Pure functions that build text and dictionaries; printing is the CLI's job.
+Pure functions building text from ``summary.json`` / ``plan.json``; printing is
+the CLI's job.
 """
 
 from __future__ import annotations
@@ -9,12 +10,11 @@ import re
 
 import pandas as pd
 
-from .benchmarks import Benchmark
-from .io import KINDS
+from ..model import Summary
 
-__all__ = ["build_summary", "format_plan", "format_summary", "printable"]
+__all__ = ["format_plan", "format_summary", "printable"]
 
-_T = {
+_T: dict[str, dict[str, str]] = {
     "en": {
         "title": "Service-point coverage",
         "benchmark": "Benchmark",
@@ -34,14 +34,6 @@ _T = {
         "without": "Communes without any service point ({n}):",
         "outside": "Points outside every commune: {n}",
         "notes": "Notes",
-        "kinds": {
-            "post_office": "post offices",
-            "culture_post": "culture post offices",
-            "agent": "agents",
-            "letter_box": "letter boxes",
-            "delivery": "delivery offices",
-            "other": "other",
-        },
         "access": "Population within {t} km of a point: {share} ({rule})",
         "mean_distance": "Population-weighted mean distance to the nearest point: "
         "{d:.2f} km (90% of people within {p90:.2f} km)",
@@ -58,11 +50,6 @@ _T = {
         "plan_people": "People per point: {before} → {after}",
         "plan_uncoverable": "Out of reach of every candidate: {pop:,.0f} people",
         "plan_top": "Top proposals (rank, lat, lon, commune, newly covered):",
-        "problems": {
-            "mclp": "maximal covering",
-            "lscp": "fewest points meeting the target",
-            "commune": "a point in every commune",
-        },
     },
     "vi": {
         "title": "Mạng điểm phục vụ bưu chính",
@@ -83,14 +70,6 @@ _T = {
         "without": "Xã/phường chưa có điểm phục vụ nào ({n}):",
         "outside": "Điểm nằm ngoài mọi xã/phường: {n}",
         "notes": "Ghi chú",
-        "kinds": {
-            "post_office": "bưu cục",
-            "culture_post": "điểm BĐVHX",
-            "agent": "đại lý",
-            "letter_box": "thùng thư công cộng",
-            "delivery": "bưu cục phát",
-            "other": "khác",
-        },
         "access": "Dân số trong phạm vi {t} km từ một điểm: {share} ({rule})",
         "mean_distance": "Khoảng cách bình quân (theo dân số) tới điểm gần nhất: "
         "{d:.2f} km (90% dân số trong phạm vi {p90:.2f} km)",
@@ -108,11 +87,40 @@ _T = {
         "plan_uncoverable": "Không điểm ứng viên nào với tới: {pop:,.0f} người",
         "plan_top": "Các đề xuất hàng đầu (thứ hạng, vĩ độ, kinh độ, xã, dân số "
         "được phục vụ thêm):",
-        "problems": {
-            "mclp": "phủ tối đa",
-            "lscp": "ít điểm nhất đạt mục tiêu",
-            "commune": "mỗi xã có một điểm",
-        },
+    },
+}
+
+
+_KIND_NAMES: dict[str, dict[str, str]] = {
+    "en": {
+        "post_office": "post offices",
+        "culture_post": "culture post offices",
+        "agent": "agents",
+        "letter_box": "letter boxes",
+        "delivery": "delivery offices",
+        "other": "other",
+    },
+    "vi": {
+        "post_office": "bưu cục",
+        "culture_post": "điểm BĐVHX",
+        "agent": "đại lý",
+        "letter_box": "thùng thư công cộng",
+        "delivery": "bưu cục phát",
+        "other": "khác",
+    },
+}
+
+
+_PROBLEM_NAMES: dict[str, dict[str, str]] = {
+    "en": {
+        "mclp": "maximal covering",
+        "lscp": "fewest points meeting the target",
+        "commune": "a point in every commune",
+    },
+    "vi": {
+        "mclp": "phủ tối đa",
+        "lscp": "ít điểm nhất đạt mục tiêu",
+        "commune": "mỗi xã có một điểm",
     },
 }
 
@@ -142,56 +150,10 @@ def _num(value: float | None, fmt: str) -> str:
     return "–" if value is None or pd.isna(value) else format(value, fmt)
 
 
-def build_summary(
-    overall: dict,
-    benchmark: Benchmark,
-    *,
-    communes: pd.DataFrame,
-    n_outside: int,
-    notes: list[str],
-    inputs: dict[str, str],
-    access: dict | None = None,
-) -> dict:
-    """Collect the headline figures into the ``summary.json`` structure."""
-    without = communes.loc[communes["n_points"] == 0]
-    return {
-        "inputs": inputs,
-        "benchmark": {
-            "name": benchmark.name,
-            "title": benchmark.title,
-            "radius_km": benchmark.radius_km,
-            "people_per_point": benchmark.people_per_point,
-            "require_staffed": benchmark.require_staffed,
-            "distance_rules": [
-                {
-                    "distance_km": r.distance_km,
-                    "min_share": r.min_share,
-                    "scope": r.scope,
-                }
-                for r in benchmark.distance_rules
-            ],
-            "sources": list(benchmark.sources),
-        },
-        "overall": overall,
-        "points_by_kind": {k: int(overall.get(f"n_{k}", 0)) for k in KINDS},
-        "n_points_outside_communes": n_outside,
-        "communes_without_point": [
-            {
-                "commune_code": r.commune_code,
-                "commune_name": r.commune_name,
-                "district_name": getattr(r, "district_name", None),
-                "population": int(r.population),
-            }
-            for r in without.itertuples()
-        ],
-        "access": access,
-        "notes": notes,
-    }
-
-
-def format_summary(summary: dict, *, lang: str = "en") -> str:
+def format_summary(summary: Summary, *, lang: str = "en") -> str:
     """Render ``summary`` (from :func:`build_summary`) as the terminal report."""
     t = _T.get(lang, _T["en"])
+    names = _KIND_NAMES.get(lang, _KIND_NAMES["en"])
     o = summary["overall"]
     b = summary["benchmark"]
     lines = [
@@ -203,7 +165,7 @@ def format_summary(summary: dict, *, lang: str = "en") -> str:
         ),
     ]
     kinds = ", ".join(
-        f"{t['kinds'][k]} {n:,}" for k, n in summary["points_by_kind"].items() if n
+        f"{names[k]} {n:,}" for k, n in summary["points_by_kind"].items() if n
     )
     lines.append("  " + t["points"].format(n=int(o["n_points"])) + f": {kinds}")
     n_points = int(o["n_points"])
@@ -316,9 +278,10 @@ def format_summary(summary: dict, *, lang: str = "en") -> str:
     return "\n".join(lines)
 
 
-def format_plan(summary: dict, proposed: pd.DataFrame, *, lang: str = "en") -> str:
+def format_plan(summary: Summary, proposed: pd.DataFrame, *, lang: str = "en") -> str:
     """Render the plan summary (``plan.json``) and the top proposals as text."""
     t = _T.get(lang, _T["en"])
+    problems = _PROBLEM_NAMES.get(lang, _PROBLEM_NAMES["en"])
     r = float(summary["radius_km"])
     gap = summary.get("gap")
     gap_text = (
@@ -326,7 +289,7 @@ def format_plan(summary: dict, proposed: pd.DataFrame, *, lang: str = "en") -> s
     )
     lines = [
         t["plan_title"].format(
-            problem=t["problems"].get(summary["problem"], summary["problem"]), r=r
+            problem=problems.get(summary["problem"], summary["problem"]), r=r
         ),
         "  "
         + t["plan_status"].format(

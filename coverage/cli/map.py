@@ -1,0 +1,73 @@
+"""``coverage map``: redraw the map of a previous run without recomputing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .helpers import echo_outputs
+from .main import call
+from .options import lang_opt, map_path_opt, offline_map_opt, overwrite_opt
+
+__all__ = ["map_"]
+
+
+@click.command("map")
+@click.option(
+    "--from",
+    "from_dir",
+    default="out",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Output folder of a previous `coverage analyze` (or `coverage plan`).",
+)
+@map_path_opt()
+@offline_map_opt
+@click.option(
+    "--proposed",
+    type=click.Path(dir_okay=False),
+    help="Proposed points to show (proposed_points.csv of `coverage plan`); "
+    "default: the ones in the folder, if any.",
+)
+@lang_opt
+@overwrite_opt
+@click.pass_context
+def map_(
+    ctx: click.Context,
+    from_dir: str,
+    map_path: str,
+    offline_map: bool,
+    proposed: str | None,
+    lang: str,
+    overwrite: bool,
+) -> None:
+    """Redraw the gap map from a previous run's outputs, without recomputing.
+
+    Reads FROM/coverage.gpkg and FROM/summary.json (and the proposals of a plan,
+    when present), so the language or the offline mode can change in a second.
+
+    \b
+    Examples:
+        coverage map --from out --lang vi --map maps/ban_do.html
+        coverage map --from out/plan --map maps/plan.html --overwrite
+    """
+    from ..output.files import OutputSet
+    from ..output.write import redraw_map
+
+    outputs = call(ctx, OutputSet, [Path(map_path)], overwrite=overwrite)
+
+    def run() -> list[Path]:
+        with outputs:
+            redraw_map(
+                from_dir,
+                outputs.path(Path(map_path)),
+                lang=lang,
+                offline=offline_map,
+                proposed_path=proposed,
+            )
+            return outputs.commit()
+
+    written = call(ctx, run)
+    if ctx.obj["verbosity"] >= 0:
+        echo_outputs(written)

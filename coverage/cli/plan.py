@@ -1,0 +1,237 @@
+"""``coverage plan``: where to add service points, keeping the existing ones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import click
+
+from ..model import DEFAULT_PLAN_CELL_M
+from .helpers import Progress, echo_outputs, map_title_for, resolve_inputs
+from .main import call
+from .options import (
+    benchmark_opt,
+    input_opts,
+    kinds_opt,
+    lang_opt,
+    map_opts,
+    out_opt,
+    overwrite_opt,
+)
+
+__all__ = ["plan"]
+
+
+@click.command()
+@input_opts
+@benchmark_opt
+@click.option(
+    "--add",
+    "-k",
+    type=click.IntRange(min=1),
+    help="Number of new points: place them where they bring the most people "
+    "within the coverage distance.",
+)
+@click.option(
+    "--target",
+    help="Fewest new points meeting a rule: 'all' (every populated cell within "
+    "the distance), a share such as '95%', or 'communes' (every commune with a "
+    "point).",
+)
+@click.option(
+    "--radius-km",
+    type=float,
+    help="Coverage distance [default: the benchmark radius, e.g. 2.9 km, or its "
+    "first distance rule].",
+)
+@click.option(
+    "--candidates",
+    type=click.Path(dir_okay=False),
+    help="Candidate sites (CSV with lat/lon or a point layer) instead of generated "
+    "ones.",
+)
+@click.option(
+    "--candidate-source",
+    type=click.Choice(["cells", "centres", "settlements"]),
+    default="cells",
+    show_default=True,
+    help="Generated candidates: populated grid cells, one point per commune, or "
+    "the villages of --settlements.",
+)
+@click.option(
+    "--settlements",
+    type=click.Path(dir_okay=False),
+    help="Villages/hamlets with population (CSV with lat/lon and population): "
+    "they place the demand, and can be the candidates.",
+)
+@click.option(
+    "--max-candidates",
+    type=click.IntRange(min=1),
+    default=3000,
+    show_default=True,
+    help="Most generated candidate cells (the most populated cell per block).",
+)
+@click.option(
+    "--exclude",
+    type=click.Path(dir_okay=False),
+    help="Polygons where no new point may go (GeoJSON, GPKG, Shapefile).",
+)
+@click.option(
+    "--method",
+    type=click.Choice(["auto", "exact", "greedy"]),
+    default="auto",
+    show_default=True,
+    help="exact: MILP (HiGHS) with a time limit; greedy: lazy greedy with a "
+    "proven bound; auto: exact unless the instance is very large.",
+)
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0.1),
+    default=60.0,
+    show_default=True,
+    help="Solver time limit in seconds.",
+)
+@out_opt("out/plan", "Folder for proposed_points.csv, before_after.csv and plan.json.")
+@map_opts("maps/plan.html", "Map with the proposed points.")
+@kinds_opt
+@click.option(
+    "--cell-m",
+    type=click.FloatRange(min=1.0),
+    default=DEFAULT_PLAN_CELL_M,
+    show_default=True,
+    help="Population grid cell size in metres (the demand of the optimiser; "
+    "500 m keeps exact solutions fast for radii of 2 km and more).",
+)
+@lang_opt
+@overwrite_opt
+@click.pass_context
+def plan(
+    ctx: click.Context,
+    boundaries: str | None,
+    points: str | None,
+    columns: dict[str, str],
+    crs: str | None,
+    points_crs: str | None,
+    population_table: str | None,
+    fix_invalid: bool,
+    benchmark: str,
+    add: int | None,
+    target: str | None,
+    radius_km: float | None,
+    candidates: str | None,
+    candidate_source: Literal["cells", "centres", "settlements"],
+    settlements: str | None,
+    max_candidates: int,
+    exclude: str | None,
+    method: Literal["auto", "exact", "greedy"],
+    time_limit: float,
+    out_dir: str,
+    map_path: str,
+    no_map: bool,
+    offline_map: bool,
+    kinds: tuple[str, ...] | None,
+    cell_m: float,
+    lang: str,
+    overwrite: bool,
+) -> None:
+    """Choose where to add service points, keeping every existing one.
+
+    --add K places K new points where they bring the most people within the
+    coverage distance (maximal covering); --target RULE finds the fewest new
+    points that meet a rule (set covering). Solved exactly with HiGHS within
+    --time-limit, or by a lazy greedy that reports the gap it can prove; the
+    status says which. Writes proposed_points.csv (rank, lat/lon, commune, newly
+    covered and running total population), before_after.csv (per commune: points,
+    radius, people per point and share within the distance, before and after),
+    plan.json, plan.gpkg and a map with the proposals.
+
+    \b
+    Examples:
+        coverage plan --add 10
+        coverage plan --target 95% --radius-km 5
+        coverage plan -b xa.gpkg -p diem.csv --target communes
+        coverage plan --add 20 --candidates sites.csv --exclude protected.gpkg
+    """
+    from ..benchmarks import load_benchmark
+    from ..model import AccessOptions
+    from ..output.files import OutputSet
+    from ..output.write import count_write_stages, plan_targets, write_plan
+    from ..pipeline import analyze as run_analysis
+    from ..pipeline import count_plan_stages, count_stages, run_plan
+
+    if (add is None) == (target is None):
+        raise click.UsageError("give exactly one of --add K or --target RULE", ctx=ctx)
+    if candidate_source == "settlements" and settlements is None:
+        raise click.UsageError(
+            "--candidate-source settlements needs --settlements FILE", ctx=ctx
+        )
+    verbosity = ctx.obj["verbosity"]
+    boundaries, points, is_sample = resolve_inputs(ctx, boundaries, points)
+    bench = call(ctx, load_benchmark, benchmark)
+    final_map = None if no_map else map_path
+    outputs = call(
+        ctx, OutputSet, plan_targets(out_dir, final_map), overwrite=overwrite
+    )
+    plan_access = AccessOptions(
+        cell_m=cell_m, catchments=False, settlements=settlements
+    )
+    stages = count_stages(plan_access) + count_plan_stages() + count_write_stages()
+    progress = Progress(verbosity, stages)
+    analysis = call(
+        ctx,
+        run_analysis,
+        boundaries,
+        points,
+        benchmark=bench,
+        columns=columns,
+        crs=crs,
+        points_crs=points_crs,
+        kinds=kinds,
+        fix_invalid=fix_invalid,
+        population_table=population_table,
+        access=plan_access,
+        on_stage=progress,
+    )
+    run = call(
+        ctx,
+        run_plan,
+        analysis,
+        add=add,
+        target=target,
+        radius_km=radius_km,
+        candidates_path=candidates,
+        candidate_source=candidate_source,
+        settlements_path=settlements,
+        max_candidates=max_candidates,
+        exclude_path=exclude,
+        columns=columns,
+        kinds=kinds,
+        cell_m=cell_m,
+        time_limit_s=time_limit,
+        method=method,
+        on_stage=progress,
+    )
+    title = map_title_for(boundaries, bench.name, is_sample=is_sample, lang=lang)
+
+    def write() -> list[Path]:
+        with outputs:
+            return write_plan(
+                analysis,
+                run,
+                outputs,
+                out_dir,
+                lang=lang,
+                map_path=final_map,
+                map_title=title,
+                offline_map=offline_map,
+                synthetic=is_sample,
+                on_stage=progress,
+            )
+
+    written = call(ctx, write)
+    if verbosity >= 0:
+        from ..output.report import format_plan, printable
+
+        click.echo(printable(format_plan(run.summary, run.proposed, lang=lang)))
+        echo_outputs(written)

@@ -1,0 +1,477 @@
+"""Write a run: the files of ``analyze`` (national and by province) and ``plan``.
+
+Everything goes through an :class:`~coverage.output.files.OutputSet`, so a run
+replaces the previous outputs all at once or not at all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from ..errors import InputError
+from ..model import Analysis, PlanRun
+from ..pipeline.plan import read_candidates
+from ..pipeline.provinces import (
+    province_map_path,
+    province_targets,
+    province_units,
+    split_by_province,
+)
+from ..pipeline.summary import summary_benchmark
+from .files import OutputSet, write_csv, write_gpkg_layers, write_json, write_xlsx
+from .tables import XLSX_SHEETS, analysis_tables, ordered
+
+__all__ = [
+    "OUTPUT_FILES",
+    "PLAN_FILES",
+    "count_write_stages",
+    "map_title",
+    "output_targets",
+    "plan_targets",
+    "redraw_map",
+    "write_analysis",
+    "write_analysis_map",
+    "write_outputs",
+    "write_plan",
+    "write_province_map",
+    "write_province_outputs",
+]
+
+OUTPUT_FILES = (
+    "communes.csv",
+    "districts.csv",
+    "provinces.csv",
+    "gaps.csv",
+    "points_outside.csv",
+    "uncovered_zones.csv",
+    "catchments.csv",
+    "distance_rules.csv",
+    "coverage.xlsx",
+    "summary.json",
+    "coverage.gpkg",
+)
+
+PLAN_FILES = (
+    "proposed_points.csv",
+    "before_after.csv",
+    "plan.json",
+    "plan.gpkg",
+    "communes.csv",
+    "summary.json",
+    "coverage.gpkg",
+)
+
+
+def output_targets(out_dir: str | Path, map_path: str | Path | None) -> list[Path]:
+    """Every path a run writes (checked against ``--overwrite`` before computing)."""
+    targets = [Path(out_dir) / name for name in OUTPUT_FILES]
+    if map_path is not None:
+        targets.append(Path(map_path))
+    return targets
+
+
+def plan_targets(out_dir: str | Path, map_path: str | Path | None) -> list[Path]:
+    """Every path ``coverage plan`` writes."""
+    targets = [Path(out_dir) / name for name in PLAN_FILES]
+    if map_path is not None:
+        targets.append(Path(map_path))
+    return targets
+
+
+def write_outputs(
+    analysis: Analysis,
+    outputs: OutputSet,
+    out_dir: str | Path,
+    *,
+    lang: str = "en",
+    map_path: str | Path | None = None,
+    map_title: str | None = None,
+    offline_map: bool = False,
+    synthetic: bool = False,
+    proposed: gpd.GeoDataFrame | None = None,
+    commit: bool = True,
+    only: Sequence[str] | None = None,
+) -> list[Path]:
+    """Write CSVs, ``summary.json``, ``coverage.gpkg`` and the map into ``outputs``.
+
+    Parameters
+    ----------
+    only
+        Names of the files to write (default: all of :data:`OUTPUT_FILES`).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written, after they were moved into place (empty when
+        ``commit`` is false: the caller commits).
+    """
+    out_dir = Path(out_dir)
+    timings = analysis.timings
+    t0 = time.perf_counter()
+    wanted = set(OUTPUT_FILES if only is None else only)
+    tables = analysis_tables(analysis)
+    for name, table in tables.items():
+        if name in wanted:
+            write_csv(table, outputs.path(out_dir / name), lang=lang)
+    if "coverage.xlsx" in wanted:
+        sheets = {
+            Path(name).stem: tables[name] for name in XLSX_SHEETS if name in tables
+        }
+        write_xlsx(sheets, outputs.path(out_dir / "coverage.xlsx"), lang=lang)
+    if "summary.json" in wanted:
+        summary = {**analysis.summary, "synthetic_data": bool(synthetic)}
+        write_json(summary, outputs.path(out_dir / "summary.json"))
+    if "coverage.gpkg" in wanted:
+        layers = {
+            "communes": analysis.communes,
+            "points": analysis.points,
+            "uncovered_zones": analysis.zones,
+            "catchments": analysis.catchments,
+            "proposed_points": proposed,
+        }
+        write_gpkg_layers(layers, outputs.path(out_dir / "coverage.gpkg"))
+    timings["write_tables"] = time.perf_counter() - t0
+    if map_path is not None:
+        t0 = time.perf_counter()
+        write_analysis_map(
+            analysis,
+            outputs.path(Path(map_path)),
+            lang=lang,
+            title=map_title or "",
+            offline=offline_map,
+            synthetic=synthetic,
+            proposed=proposed,
+        )
+        timings["write_map"] = time.perf_counter() - t0
+    return outputs.commit() if commit else []
+
+
+#: Wraps the loop over the provinces, e.g. in a progress bar: called with the
+#: (name, part) pairs and a label, it returns a context yielding them back.
+ProvinceTracker = Callable[
+    [Sequence[tuple[str, Analysis]], str],
+    AbstractContextManager[Iterable[tuple[str, Analysis]]],
+]
+
+
+def count_write_stages(*, by_province: bool = False, with_map: bool = False) -> int:
+    """Return how many stages :func:`write_analysis` (or :func:`write_plan`) reports.
+
+    Examples
+    --------
+    >>> count_write_stages(by_province=True, with_map=True)
+    3
+    """
+    if not by_province:
+        return 1
+    return 3 if with_map else 2
+
+
+def write_analysis(
+    analysis: Analysis,
+    outputs: OutputSet,
+    out_dir: str | Path,
+    *,
+    by_province: bool = False,
+    lang: str = "en",
+    map_path: str | Path | None = None,
+    map_title: str = "",
+    offline_map: bool = False,
+    synthetic: bool = False,
+    on_stage: Callable[[str], None] | None = None,
+    track: ProvinceTracker | None = None,
+) -> list[Path]:
+    """Write every output of ``coverage analyze``, by province too when asked.
+
+    With ``by_province`` each province gets its CSVs and summary under
+    ``OUT/by_province/<slug>/`` and, with a map, its own map next to the national
+    one (``by_province/<slug>.html``) plus a national map of provinces
+    (:func:`~coverage.pipeline.province_map_path`, which the caller declared in
+    ``outputs``). Reports :func:`count_write_stages` stages through ``on_stage``.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written, after they were moved into place.
+    """
+
+    def stage(name: str) -> None:
+        if on_stage is not None:
+            on_stage(name)
+
+    if by_province:
+        map_dir = None if map_path is None else Path(map_path).parent
+        per_province = province_targets(
+            analysis,
+            out_dir,
+            None if map_dir is None else map_dir / "by_province",
+        )
+        outputs.add(f for files in per_province.values() for f in files)
+        parts = split_by_province(analysis)
+        stage(f"writing {len(parts)} province(s)")
+        items = list(parts.items())
+        tracked = (
+            contextlib.nullcontext(items)
+            if track is None
+            else track(items, "provinces")
+        )
+        with tracked as bar:
+            for name, part in bar:
+                write_province_outputs(
+                    part,
+                    outputs,
+                    per_province[name],
+                    lang=lang,
+                    title=f"{name} — {map_title}",
+                    offline_map=offline_map,
+                    synthetic=synthetic,
+                )
+        if map_path is not None:
+            stage("national map of provinces")
+            write_province_map(
+                analysis,
+                outputs.path(province_map_path(map_path)),
+                lang=lang,
+                title=map_title,
+                offline=offline_map,
+                synthetic=synthetic,
+            )
+    stage("writing tables" + (" and the map" if map_path else ""))
+    return write_outputs(
+        analysis,
+        outputs,
+        out_dir,
+        lang=lang,
+        map_path=map_path,
+        map_title=map_title,
+        offline_map=offline_map,
+        synthetic=synthetic,
+    )
+
+
+def map_title(data_name: str, benchmark: str, *, synthetic: bool, lang: str) -> str:
+    """Title of a map: the data, the benchmark and, for the sample, that it is fake."""
+    if lang == "vi":
+        title = f"Mạng điểm phục vụ — {data_name} — chỉ tiêu {benchmark}"
+        return title + (" — DỮ LIỆU MẪU TỔNG HỢP (không có thật)" if synthetic else "")
+    title = f"Service-point coverage — {data_name} — benchmark {benchmark}"
+    return title + (" — SYNTHETIC sample data (not real)" if synthetic else "")
+
+
+def write_analysis_map(
+    analysis: Analysis,
+    path: str | Path,
+    *,
+    lang: str = "en",
+    title: str = "",
+    offline: bool = False,
+    synthetic: bool = False,
+    proposed: gpd.GeoDataFrame | None = None,
+) -> Path:
+    """Draw the gap map of an analysis (communes, points, zones, proposals)."""
+    from ..maps import build_map, write_map
+
+    points = analysis.points
+    fmap = build_map(
+        analysis.communes,
+        points,
+        benchmark=analysis.benchmark,
+        lang=lang,
+        title=title,
+        synthetic=synthetic,
+        uncovered=analysis.zones,
+        proposed=proposed,
+        access_threshold_km=analysis.zone_threshold_km,
+    )
+    return write_map(fmap, path, offline=offline)
+
+
+def write_province_map(
+    analysis: Analysis,
+    path: str | Path,
+    *,
+    lang: str = "en",
+    title: str = "",
+    offline: bool = False,
+    synthetic: bool = False,
+) -> Path:
+    """Draw the national map with one shape per province."""
+    from ..maps import build_map, write_map
+
+    fmap = build_map(
+        province_units(analysis),
+        analysis.points,
+        benchmark=analysis.benchmark,
+        level="province",
+        lang=lang,
+        title=title,
+        synthetic=synthetic,
+        access_threshold_km=analysis.zone_threshold_km,
+    )
+    return write_map(fmap, path, offline=offline)
+
+
+def write_province_outputs(
+    part: Analysis,
+    outputs: OutputSet,
+    files: list[Path],
+    *,
+    lang: str = "en",
+    title: str = "",
+    offline_map: bool = False,
+    synthetic: bool = False,
+) -> None:
+    """Write one province's CSVs, summary and (optionally) map into ``outputs``."""
+    by_name = {f.name: f for f in files}
+    for name, table in analysis_tables(part).items():
+        if name in by_name:
+            write_csv(table, outputs.path(by_name[name]), lang=lang)
+    write_json(part.summary, outputs.path(by_name["summary.json"]))
+    maps = [f for f in files if f.suffix == ".html"]
+    if maps:
+        write_analysis_map(
+            part,
+            outputs.path(maps[0]),
+            lang=lang,
+            title=title,
+            offline=offline_map,
+            synthetic=synthetic,
+        )
+
+
+def write_plan(
+    analysis: Analysis,
+    run: PlanRun,
+    outputs: OutputSet,
+    out_dir: str | Path,
+    *,
+    lang: str = "en",
+    map_path: str | Path | None = None,
+    map_title: str = "",
+    offline_map: bool = False,
+    synthetic: bool = False,
+    on_stage: Callable[[str], None] | None = None,
+) -> list[Path]:
+    """Write the proposals, before/after figures, the analysis layers and the map.
+
+    Reports one stage through ``on_stage`` (``count_write_stages()``).
+    """
+    if on_stage is not None:
+        on_stage("writing the plan")
+    out_dir = Path(out_dir)
+    proposed = run.proposed
+    lead = [
+        "rank",
+        "lat",
+        "lon",
+        "commune_code",
+        "commune_name",
+        "newly_covered_pop",
+        "running_total_pop",
+    ]
+    write_csv(
+        ordered(pd.DataFrame(proposed), lead),
+        outputs.path(out_dir / "proposed_points.csv"),
+        lang=lang,
+    )
+    write_csv(run.before_after, outputs.path(out_dir / "before_after.csv"), lang=lang)
+    write_json(run.summary, outputs.path(out_dir / "plan.json"))
+    if len(proposed):
+        write_gpkg_layers(
+            {"proposed_points": proposed}, outputs.path(out_dir / "plan.gpkg")
+        )
+    write_outputs(
+        analysis,
+        outputs,
+        out_dir,
+        lang=lang,
+        map_path=map_path,
+        map_title=map_title,
+        offline_map=offline_map,
+        synthetic=synthetic,
+        proposed=proposed if len(proposed) else None,
+        commit=False,
+        only=("communes.csv", "summary.json", "coverage.gpkg"),
+    )
+    return outputs.commit()
+
+
+def redraw_map(
+    from_dir: str | Path,
+    path: str | Path,
+    *,
+    lang: str = "en",
+    offline: bool = False,
+    proposed_path: str | Path | None = None,
+) -> Path:
+    """Draw the map of a previous run from its ``coverage.gpkg`` and summary."""
+    import json
+
+    import pyogrio
+
+    folder = Path(from_dir)
+    gpkg = folder / "coverage.gpkg"
+    summary_path = folder / "summary.json"
+    for need in (gpkg, summary_path):
+        if not need.is_file():
+            msg = (
+                f"{need}: missing; run `coverage analyze --out {folder}` first or "
+                "point --from at its output folder"
+            )
+            raise InputError(msg)
+    try:
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+        layers = {name for name, _ in pyogrio.list_layers(gpkg)}
+        communes = gpd.read_file(gpkg, layer="communes", engine="pyogrio")
+        points = (
+            gpd.read_file(gpkg, layer="points", engine="pyogrio")
+            if "points" in layers
+            else None
+        )
+        zones = (
+            gpd.read_file(gpkg, layer="uncovered_zones", engine="pyogrio")
+            if "uncovered_zones" in layers
+            else None
+        )
+        proposed = (
+            gpd.read_file(gpkg, layer="proposed_points", engine="pyogrio")
+            if "proposed_points" in layers
+            else None
+        )
+    except (ValueError, pyogrio.errors.DataSourceError) as exc:
+        msg = f"{folder}: outputs unreadable ({exc}); rerun coverage analyze"
+        raise InputError(msg) from None
+    if proposed_path is not None:
+        proposed = read_candidates(proposed_path)
+    bench = summary_benchmark(summary)
+    access = summary.get("access") or {}
+    inputs = summary.get("inputs", {})
+    name = Path(inputs.get("communes", "")).name or folder.name
+    synthetic = bool(summary.get("synthetic_data", False))
+    title = map_title(name, bench.name, synthetic=synthetic, lang=lang)
+    analysis = Analysis(
+        communes=communes,
+        points=points,
+        benchmark=bench,
+        levels={},
+        gaps=pd.DataFrame(),
+        summary=summary,
+        zones=zones,
+        zone_threshold_km=access.get("zone_threshold_km"),
+    )
+    return write_analysis_map(
+        analysis,
+        path,
+        lang=lang,
+        title=title,
+        offline=offline,
+        synthetic=synthetic,
+        proposed=proposed,
+    )

@@ -1,0 +1,201 @@
+"""The ``summary.json`` and ``plan.json`` structures, and reading one back.
+
+Pure functions building dictionaries from computed figures; the terminal text
+made from them is :mod:`coverage.output.report`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import SupportsFloat
+
+import numpy as np
+import pandas as pd
+
+from ..benchmarks import Benchmark, DistanceRule
+from ..errors import InputError
+from ..io import KINDS
+from ..model import Analysis, PlanRun, Summary
+
+__all__ = [
+    "access_summary",
+    "build_summary",
+    "plan_summary",
+    "rule_text",
+    "summary_benchmark",
+]
+
+
+def build_summary(
+    overall: Mapping[str, float | int | bool | None],
+    benchmark: Benchmark,
+    *,
+    communes: pd.DataFrame,
+    n_outside: int,
+    notes: list[str],
+    inputs: dict[str, str],
+    access: Summary | None = None,
+) -> Summary:
+    """Collect the headline figures into the ``summary.json`` structure."""
+    without = communes.loc[communes["n_points"] == 0]
+    return {
+        "inputs": inputs,
+        "benchmark": {
+            "name": benchmark.name,
+            "title": benchmark.title,
+            "radius_km": benchmark.radius_km,
+            "people_per_point": benchmark.people_per_point,
+            "require_staffed": benchmark.require_staffed,
+            "distance_rules": [
+                {
+                    "distance_km": r.distance_km,
+                    "min_share": r.min_share,
+                    "scope": r.scope,
+                }
+                for r in benchmark.distance_rules
+            ],
+            "sources": list(benchmark.sources),
+        },
+        "overall": overall,
+        "points_by_kind": {k: int(overall.get(f"n_{k}") or 0) for k in KINDS},
+        "n_points_outside_communes": n_outside,
+        "communes_without_point": [
+            {
+                "commune_code": r.commune_code,
+                "commune_name": r.commune_name,
+                "district_name": getattr(r, "district_name", None),
+                "population": int(r.population),
+            }
+            for r in without.itertuples()
+        ],
+        "access": access,
+        "notes": notes,
+    }
+
+
+def rule_text(rule: DistanceRule, scope_note: str = "") -> str:
+    """``95.0% within 5 km`` (with its scope when it is not everybody)."""
+    scope = "" if rule.scope == "all" else f" ({rule.scope}{scope_note})"
+    return f"{rule.min_share:.1%} within {rule.distance_km:g} km{scope}"
+
+
+def access_summary(analysis: Analysis, overall: pd.DataFrame) -> Summary:
+    """Build the ``access`` part of ``summary.json`` from the one-row ``overall``.
+
+    Parameters
+    ----------
+    analysis
+        An analysis with distance access.
+    overall
+        :func:`coverage.pipeline.analyze.level_access` of the whole area.
+    """
+    from ..access import threshold_label
+
+    result = analysis.access
+    if result is None:
+        msg = "the access summary needs an analysis with distance access"
+        raise ValueError(msg)
+    row = overall.iloc[0]
+
+    def num(value: SupportsFloat | None) -> float | None:
+        return None if value is None or pd.isna(value) else float(value)
+
+    within = [
+        {
+            "distance_km": t,
+            "pop_within": num(row[f"pop_within_{threshold_label(t)}"]),
+            "share": num(row[f"share_within_{threshold_label(t)}"]),
+        }
+        for t in result.thresholds_km
+    ]
+    rules = []
+    for rule in analysis.benchmark.distance_rules:
+        label = threshold_label(rule.distance_km)
+        evaluated = rule.scope == "all"
+        share = num(row[f"share_within_{label}"]) if evaluated else None
+        rules.append(
+            {
+                "rule": rule_text(rule),
+                "distance_km": rule.distance_km,
+                "min_share": rule.min_share,
+                "scope": rule.scope,
+                "share": share,
+                "margin": None if share is None else share - rule.min_share,
+                "passes": None if share is None else share >= rule.min_share - 1e-12,
+                "evaluated": evaluated,
+            }
+        )
+    zones = analysis.zones
+    surface = result.surface
+    return {
+        "population_surface": surface.source,
+        "cell_m": float(surface.cell_m),
+        "n_locations": len(surface),
+        "mean_distance_km": num(row["mean_distance_km"]),
+        "p90_distance_km": num(row["p90_distance_km"]),
+        "max_distance_km": num(row["max_distance_km"]),
+        "farthest_lat": num(row.get("farthest_lat")),
+        "farthest_lon": num(row.get("farthest_lon")),
+        "within": within,
+        "rules": rules,
+        "zone_threshold_km": analysis.zone_threshold_km,
+        "n_uncovered_zones": 0 if zones is None else len(zones),
+        "uncovered_population": (
+            0.0 if zones is None else float(zones["population"].sum())
+        ),
+        "distance": "straight line, in the UTM zone of the data",
+    }
+
+
+def plan_summary(run: PlanRun, analysis: Analysis) -> Summary:
+    """Build ``plan.json``: the inputs, the solver outcome and before/after."""
+    res = run.result
+
+    def num(value: SupportsFloat | None) -> float | None:
+        if value is None:
+            return None
+        number = float(value)
+        return number if np.isfinite(number) else None
+
+    return {
+        "inputs": analysis.summary.get("inputs", {}),
+        "benchmark": analysis.summary.get("benchmark", {}),
+        "radius_km": run.radius_km,
+        "problem": res.problem,
+        "status": res.status,
+        "method": res.method,
+        "n_proposed": len(run.proposed),
+        "objective": num(res.objective),
+        "bound": num(res.bound),
+        "gap": num(res.gap),
+        "newly_covered_pop": num(res.newly_covered_pop),
+        "uncoverable_pop": num(res.uncoverable_pop),
+        "solve_time_s": num(res.solve_time_s),
+        "detail": res.detail,
+        "before_after": {k: num(v) for k, v in run.overall.items()},
+    }
+
+
+def summary_benchmark(summary: Summary) -> Benchmark:
+    """Rebuild the benchmark of a previous run from its ``summary.json``."""
+    b = summary.get("benchmark") or {}
+    try:
+        return Benchmark(
+            name=str(b["name"]),
+            title=str(b.get("title", b["name"])),
+            radius_km=b.get("radius_km"),
+            people_per_point=b.get("people_per_point"),
+            require_staffed=bool(b.get("require_staffed", True)),
+            distance_rules=tuple(
+                DistanceRule(
+                    float(r["distance_km"]),
+                    float(r["min_share"]),
+                    str(r.get("scope", "all")),
+                )
+                for r in b.get("distance_rules", [])
+            ),
+            sources=tuple(b.get("sources", [])),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        msg = f"summary.json has no usable benchmark ({exc}); rerun coverage analyze"
+        raise InputError(msg) from None

@@ -10,7 +10,7 @@ Two layers, as in spopt but always metric:
   :func:`population_from_raster`), measure distances (:func:`compute_access`), and
   derive uncovered zones (:func:`uncovered_zones`), per-point catchments
   (:func:`point_catchments`) and distance-rule verdicts
-  (:func:`evaluate_distance_rules`).
+  (:func:`evaluate_distance_rules`, :func:`rule_passes`).
 
 The modules, by job: :mod:`~coverage.access.core` (the data types and shared
 helpers), :mod:`~coverage.access.surface` (population surfaces),
@@ -74,8 +74,17 @@ from .distance import (
     weighted_quantile,
 )
 from .rules import _LEVELS as _LEVELS
-from .rules import _rule_label as _rule_label
-from .rules import evaluate_distance_rules
+from .rules import (
+    RULE_TOLERANCE,
+    evaluate_distance_rules,
+    rule_columns,
+    rule_evaluated,
+    rule_fails,
+    rule_gap_reason,
+    rule_label,
+    rule_passes,
+    rule_share,
+)
 from .surface import _CHUNK_CELLS as _CHUNK_CELLS
 from .surface import _EDGE_EPS_M as _EDGE_EPS_M
 from .surface import _QUANTUM as _QUANTUM
@@ -102,6 +111,7 @@ __all__ = [
     "FOOTPRINT_CELL",
     "FOOTPRINT_COMMUNE",
     "FOOTPRINT_POINT",
+    "RULE_TOLERANCE",
     "ZONE_COLUMNS",
     "AccessResult",
     "PopulationSurface",
@@ -113,6 +123,13 @@ __all__ = [
     "point_catchments",
     "population_from_raster",
     "population_from_settlements",
+    "rule_columns",
+    "rule_evaluated",
+    "rule_fails",
+    "rule_gap_reason",
+    "rule_label",
+    "rule_passes",
+    "rule_share",
     "share_within",
     "threshold_label",
     "uncovered_zones",

@@ -62,7 +62,10 @@ def _centroid_lonlat(gdf: gpd.GeoDataFrame) -> tuple[float, float]:
 def metric_crs(gdf: gpd.GeoDataFrame) -> CRS:
     """Choose the UTM CRS (metres) of the centre of ``gdf``'s extent.
 
-    A layer already in a projected CRS with metre units keeps it.
+    The choice depends on where the data lie, never on the CRS they come in: a
+    projected input is not kept, since its scale may be far from true (Web
+    Mercator stretches distances by ``1 / cos(latitude)``, 7% at 21°N), and the
+    same layer in any CRS gives the same distances.
 
     Parameters
     ----------
@@ -72,19 +75,9 @@ def metric_crs(gdf: gpd.GeoDataFrame) -> CRS:
     Returns
     -------
     pyproj.CRS
-        A projected CRS in metres (for Vietnam north of 16°N e.g. EPSG:32648).
+        A UTM CRS on WGS84 in metres (for Vietnam north of 16°N e.g. EPSG:32648).
     """
-    crs = require_crs(gdf, what="layer", operation="choosing a metric projection")
-    if (
-        crs.is_projected
-        and crs.axis_info
-        and crs.axis_info[0].unit_name
-        in {
-            "metre",
-            "meter",
-        }
-    ):
-        return crs
+    require_crs(gdf, what="layer", operation="choosing a metric projection")
     lon, lat = _centroid_lonlat(gdf)
     zone = int(np.floor((lon + 180.0) / 6.0)) % 60 + 1
     return CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)

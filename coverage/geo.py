@@ -117,8 +117,13 @@ def area_km2(gdf: gpd.GeoDataFrame) -> np.ndarray:
     numpy.ndarray
         Area in km² per row; 0.0 for empty or missing geometries.
     """
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    if not (~(shapely.is_missing(geoms) | shapely.is_empty(geoms))).any():
+        require_crs(gdf, what="layer", operation="computing areas")
+        return np.zeros(len(gdf), dtype=float)
     projected = gdf.geometry.to_crs(equal_area_crs(gdf))
-    area = shapely.area(np.asarray(projected.values))
+    with np.errstate(invalid="ignore", over="ignore"):
+        area = shapely.area(np.asarray(projected.values))
     return np.nan_to_num(np.asarray(area, dtype=float), nan=0.0) / 1e6
 
 

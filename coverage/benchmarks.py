@@ -6,18 +6,24 @@ their own TOML file. Each value cites its source.
 
 from __future__ import annotations
 
+import difflib
+import math
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import Any
 
 from .errors import InputError
 
 __all__ = [
+    "SCOPES",
     "Benchmark",
     "DistanceRule",
     "list_benchmarks",
     "load_benchmark",
+    "parse_benchmark",
 ]
 
 
@@ -32,8 +38,8 @@ class DistanceRule:
     min_share : float
         The required share of population within ``distance_km``, in [0, 1].
     scope : str
-        ``"all"`` (whole population) or ``"rural"``; rules on other scopes are
-        reported but only ``"all"`` is evaluated.
+        ``"all"`` (whole population), ``"rural"`` or ``"urban"`` (:data:`SCOPES`);
+        rules on other scopes are reported but only ``"all"`` is evaluated.
     """
 
     distance_km: float
@@ -78,53 +84,186 @@ class Benchmark:
         return tuple(sorted({r.distance_km for r in self.distance_rules}))
 
 
-def _profile_dir():
+def _profile_dir() -> Traversable:
     return resources.files("coverage") / "profiles"
 
 
-def _parse(data: dict, *, origin: str) -> Benchmark:
+_TOP_KEYS = (
+    "name",
+    "title",
+    "radius_km",
+    "people_per_point",
+    "require_staffed",
+    "distance_rules",
+    "sources",
+)
+_RULE_KEYS = ("distance_km", "min_share", "scope")
+SCOPES = ("all", "rural", "urban")
+# Bounds of meaningful values (less than a metre or one person per point, more
+# than half the Earth's circumference); tiny values overflow the points needed.
+_KM_RANGE = (0.001, 20_000.0)
+_PEOPLE_RANGE = (1.0, 1e10)
+
+
+def _unknown_keys(
+    table: dict[str, Any], valid: tuple[str, ...], *, where: str
+) -> list[str]:
     problems = []
-    name = data.get("name")
-    if not isinstance(name, str) or not name:
-        problems.append("missing 'name' (a short identifier)")
-    for key in ("radius_km", "people_per_point"):
-        value = data.get(key)
-        if value is not None and (
-            not isinstance(value, int | float) or isinstance(value, bool) or value <= 0
-        ):
-            problems.append(f"'{key}' must be a positive number, got {value!r}")
+    for key in table:
+        if key in valid:
+            continue
+        close = difflib.get_close_matches(str(key), valid, n=1, cutoff=0.6)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        problems.append(
+            f"unknown key '{where}{key}' ({hint}valid keys: {', '.join(valid)})"
+        )
+    return problems
+
+
+def _number(
+    value: Any, *, key: str, bounds: tuple[float, float], unit: str
+) -> tuple[float | None, str | None]:
+    """Return ``(value, None)`` for a finite number in ``bounds``, else a problem."""
+    low, high = bounds
+    wanted = f"'{key}' must be a number {unit}from {_figure(low)} to {_figure(high)}"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None, f"{wanted}, got {_shown(value)}"
+    number = float(value)
+    if not math.isfinite(number) or not low <= number <= high:
+        return None, f"{wanted}, got {value!r}"
+    return number, None
+
+
+def _figure(value: float) -> str:
+    return f"{value:,.0f}" if value == int(value) else f"{value:g}"
+
+
+def _shown(value: Any) -> str:
+    kind = {bool: "a boolean", str: "a string", list: "an array", dict: "a table"}
+    for cls, text in kind.items():
+        if isinstance(value, cls):
+            return f"{text} ({value!r})" if cls is not dict else text
+    return repr(value)
+
+
+def _parse_rules(value: Any, problems: list[str]) -> list[DistanceRule]:
+    if not isinstance(value, list):
+        problems.append(
+            "'distance_rules' must be an array of tables such as "
+            "[{ distance_km = 5.0, min_share = 0.95 }], got " + _shown(value)
+        )
+        return []
     rules = []
-    for i, rule in enumerate(data.get("distance_rules", []) or []):
-        try:
-            dist = float(rule["distance_km"])
-            share = float(rule["min_share"])
-        except (KeyError, TypeError, ValueError):
+    for i, rule in enumerate(value):
+        where = f"distance_rules[{i}]"
+        if not isinstance(rule, dict):
             problems.append(
-                f"distance_rules[{i}] needs numeric 'distance_km' and 'min_share'"
+                f"'{where}' must be a table such as "
+                "{ distance_km = 5.0, min_share = 0.95 }, got " + _shown(rule)
             )
             continue
-        if dist <= 0 or not 0 <= share <= 1:
-            problems.append(
-                f"distance_rules[{i}]: distance_km must be > 0 and min_share in [0, 1]"
+        found = _unknown_keys(rule, _RULE_KEYS, where=f"{where}.")
+        for key in ("distance_km", "min_share"):
+            if key not in rule:
+                found.append(f"'{where}' lacks '{key}'")
+        dist, share = None, None
+        if "distance_km" in rule:
+            dist, bad = _number(
+                rule["distance_km"],
+                key=f"{where}.distance_km",
+                bounds=_KM_RANGE,
+                unit="of km ",
             )
-            continue
-        rules.append(DistanceRule(dist, share, str(rule.get("scope", "all"))))
+            found += [bad] if bad else []
+        if "min_share" in rule:
+            share, bad = _number(
+                rule["min_share"], key=f"{where}.min_share", bounds=(0.0, 1.0), unit=""
+            )
+            found += [bad] if bad else []
+        scope = rule.get("scope", "all")
+        if scope not in SCOPES:
+            close = difflib.get_close_matches(str(scope), SCOPES, n=1, cutoff=0.6)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            found.append(
+                f"'{where}.scope' must be one of {', '.join(SCOPES)}, got "
+                + _shown(scope)
+                + hint
+            )
+        problems += found
+        if not found and dist is not None and share is not None:
+            rules.append(DistanceRule(dist, share, str(scope)))
+    return rules
+
+
+def _parse_sources(value: Any, problems: list[str]) -> tuple[str, ...]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(s, str) for s in items):
+        problems.append(
+            "'sources' must be a string or an array of strings, got " + _shown(value)
+        )
+        return ()
+    return tuple(items)
+
+
+def parse_benchmark(data: dict[str, Any], *, origin: str) -> Benchmark:
+    """Check a profile read from TOML against the schema and build the benchmark.
+
+    Every problem is collected (unknown keys with the closest valid one, wrong
+    types, non-finite or out-of-range values) and reported together.
+
+    Parameters
+    ----------
+    data
+        The parsed TOML document.
+    origin
+        How to name the profile in messages (its file path).
+
+    Returns
+    -------
+    Benchmark
+        The profile, with ``path`` set to ``origin``.
+
+    Raises
+    ------
+    InputError
+        Listing every problem, each naming its key, joined on one line.
+    """
+    problems = _unknown_keys(data, _TOP_KEYS, where="")
+    name = data.get("name")
+    if not isinstance(name, str) or not name.strip():
+        got = "" if name is None else f", got {_shown(name)}"
+        problems.append(f"'name' must be a non-empty string (a short identifier){got}")
+    title = data.get("title", name)
+    if "title" in data and not isinstance(title, str):
+        problems.append(f"'title' must be a string, got {_shown(title)}")
+    values: dict[str, float | None] = {}
+    for key, bounds, unit in (
+        ("radius_km", _KM_RANGE, "of km "),
+        ("people_per_point", _PEOPLE_RANGE, "of people "),
+    ):
+        values[key] = None
+        if key in data:
+            values[key], bad = _number(data[key], key=key, bounds=bounds, unit=unit)
+            problems += [bad] if bad else []
+    staffed = data.get("require_staffed", True)
+    if not isinstance(staffed, bool):
+        problems.append(
+            "'require_staffed' must be a TOML boolean (true or false, without "
+            f"quotes), got {_shown(staffed)}"
+        )
+    rules = _parse_rules(data.get("distance_rules", []), problems)
+    sources = _parse_sources(data.get("sources", []), problems)
     if problems:
         msg = f"{origin}: invalid benchmark profile: " + "; ".join(problems)
         raise InputError(msg)
-    sources = data.get("sources", [])
-    if isinstance(sources, str):
-        sources = [sources]
     return Benchmark(
-        name=name,
-        title=str(data.get("title", name)),
-        radius_km=None if data.get("radius_km") is None else float(data["radius_km"]),
-        people_per_point=None
-        if data.get("people_per_point") is None
-        else float(data["people_per_point"]),
-        require_staffed=bool(data.get("require_staffed", True)),
+        name=str(name),
+        title=str(title),
+        radius_km=values["radius_km"],
+        people_per_point=values["people_per_point"],
+        require_staffed=bool(staffed),
         distance_rules=tuple(rules),
-        sources=tuple(str(s) for s in sources),
+        sources=sources,
         path=origin,
     )
 
@@ -135,7 +274,7 @@ def list_benchmarks() -> list[Benchmark]:
     for entry in _profile_dir().iterdir():
         if entry.name.endswith(".toml"):
             data = tomllib.loads(entry.read_text(encoding="utf-8"))
-            out.append(_parse(data, origin=f"profile {entry.name}"))
+            out.append(parse_benchmark(data, origin=f"profile {entry.name}"))
     return sorted(out, key=lambda b: b.name)
 
 
@@ -165,7 +304,7 @@ def load_benchmark(name_or_path: str | Path) -> Benchmark:
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             msg = f"{path}: cannot read benchmark TOML ({exc}); fix the file's syntax"
             raise InputError(msg) from None
-        return _parse(data, origin=str(path))
+        return parse_benchmark(data, origin=str(path))
     known = {b.name: b for b in list_benchmarks()}
     if text not in known:
         msg = (

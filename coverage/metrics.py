@@ -41,6 +41,9 @@ LEVEL_KEYS = {
     "province": ["province_name"],
 }
 
+# The largest count a float holds exactly; needs beyond it are meaningless.
+_MAX_COUNT = float(2**53)
+
 COUNT_COLUMNS = ["n_points", "n_staffed", "n_admin_services"] + [
     f"n_{k}" for k in KINDS
 ]
@@ -102,6 +105,9 @@ def points_needed(
     ``max(ceil(area / (pi * R_b²)), ceil(population / P_b)) - N``, never negative;
     a unit with no point needs at least one when ``require_point``.
 
+    Undefined inputs (NaN area or population, or a benchmark of NaN) need no point
+    beyond the one required; a need too large to count is capped at ``2**53``.
+
     Examples
     --------
     >>> points_needed(np.array([100.0]), np.array([20000]), np.array([1]),
@@ -111,14 +117,17 @@ def points_needed(
     area = np.asarray(area_km2, dtype=float)
     pop = np.asarray(population, dtype=float)
     n = np.asarray(n_points, dtype=np.int64)
+    need = np.zeros(n.shape, dtype=float)
     # A tiny tolerance keeps exact multiples (e.g. 7105 / 7105) from rounding up.
-    need = np.zeros_like(n)
-    if radius_km is not None:
-        need = np.maximum(need, np.ceil(area / (np.pi * radius_km**2) - 1e-9))
-    if people_per_point is not None:
-        need = np.maximum(need, np.ceil(pop / people_per_point - 1e-9))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if radius_km is not None:
+            disc_km2 = np.pi * np.float64(radius_km) ** 2
+            need = np.fmax(need, np.ceil(area / disc_km2 - 1e-9))
+        if people_per_point is not None:
+            need = np.fmax(need, np.ceil(pop / np.float64(people_per_point) - 1e-9))
     if require_point:
         need = np.maximum(need, 1)
+    need = np.clip(np.nan_to_num(need, nan=0.0, posinf=_MAX_COUNT), 0, _MAX_COUNT)
     return np.maximum(need.astype(np.int64) - n, 0)
 
 
@@ -225,6 +234,8 @@ def derive_metrics(table: pd.DataFrame, benchmark: Benchmark) -> pd.DataFrame:
 
 def _gap_reasons(df: pd.DataFrame, benchmark: Benchmark) -> np.ndarray:
     """Explain in words why each unit fails (English; the CLI translates)."""
+    if len(df) == 0:
+        return np.empty(0, dtype=object)
     n = df["n_points"].to_numpy()
     parts = []
     parts.append(np.where(n == 0, "no service point", ""))
@@ -312,13 +323,16 @@ def _people_affected(df: pd.DataFrame, benchmark: Benchmark) -> np.ndarray:
     affected = np.where(n == 0, pop, 0.0)
     if benchmark.require_staffed:
         affected = np.where(df["n_staffed"].to_numpy() == 0, pop, affected)
-    if benchmark.people_per_point is not None:
-        affected = np.maximum(affected, pop - n * benchmark.people_per_point)
-    if benchmark.radius_km is not None:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            reach = np.where(area > 0, n * np.pi * benchmark.radius_km**2 / area, 1.0)
-        affected = np.maximum(affected, pop * np.clip(1.0 - reach, 0.0, 1.0))
-    return np.round(np.maximum(affected, 0.0)).astype(np.int64)
+    # Extreme benchmarks (0 * inf, huge radii) give NaN or inf, cleared below.
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if benchmark.people_per_point is not None:
+            affected = np.maximum(affected, pop - n * benchmark.people_per_point)
+        if benchmark.radius_km is not None:
+            radius2 = np.float64(benchmark.radius_km) ** 2
+            reach = np.where(area > 0, n * np.pi * radius2 / area, 1.0)
+            affected = np.maximum(affected, pop * np.clip(1.0 - reach, 0.0, 1.0))
+    affected = np.nan_to_num(np.round(affected), nan=0.0, posinf=_MAX_COUNT)
+    return np.clip(affected, 0.0, _MAX_COUNT).astype(np.int64)
 
 
 def levels_present(communes: pd.DataFrame) -> list[str]:
@@ -374,9 +388,9 @@ def overall_metrics(
         if isinstance(value, float) and np.isnan(value):
             value = None
         out[str(key)] = value
-    out["share_admin_services"] = (
-        out["n_admin_services"] / out["n_points"] if out["n_points"] else None
-    )
+    n_points = int(out["n_points"] or 0)
+    n_admin = int(out["n_admin_services"] or 0)
+    out["share_admin_services"] = n_admin / n_points if n_points else None
     out["n_communes_without_point"] = int((df["n_points"] == 0).sum())
     out["n_communes_without_staffed"] = int((df["n_staffed"] == 0).sum())
     return out

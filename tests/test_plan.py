@@ -473,7 +473,7 @@ def test_time_limit_is_reported_with_an_honest_gap(monkeypatch):
         x[0] = 1.0  # a poor incumbent: the central site alone
         return _FakeMilpResult(x, 1, -25.0)
 
-    monkeypatch.setattr(plan_mod, "milp", fake_milp)
+    monkeypatch.setattr(plan_mod.solvers, "milp", fake_milp)
     res = solve_mclp(sparse.csr_matrix(a), w, 2, method="exact", time_limit_s=1.0)
     assert res.status == "feasible (time limit)"
     assert res.method == "exact"
@@ -489,7 +489,7 @@ def test_milp_without_incumbent_falls_back_to_greedy(monkeypatch):
     import coverage.plan as plan_mod
 
     monkeypatch.setattr(
-        plan_mod, "milp", lambda c, **kw: _FakeMilpResult(None, 1, None)
+        plan_mod.solvers, "milp", lambda c, **kw: _FakeMilpResult(None, 1, None)
     )
     dxy, sxy, pop = random_instance(11)
     cover = build_coverage_matrix(dxy, sxy, 2500.0)
@@ -551,7 +551,7 @@ def layers(monkeypatch):
         assert crs_arg == crs
         return SimpleNamespace(x_m=xy[:, 0], y_m=xy[:, 1], pop=pop, crs=crs)
 
-    monkeypatch.setattr(plan_mod, "_population_grid", fake_grid)
+    monkeypatch.setattr(plan_mod.sites, "_population_grid", fake_grid)
     return communes, points, xy, pop, crs
 
 

@@ -31,6 +31,7 @@ from .matrix import _reduce
 __all__ = [
     "AUTO_EXACT_MAX_NNZ",
     "LP_BOUND_MAX_NNZ",
+    "MIN_SOLVER_TIME_S",
     "Method",
     "PlanResult",
     "PlanTarget",
@@ -47,6 +48,9 @@ Method = Literal["auto", "exact", "greedy"]
 AUTO_EXACT_MAX_NNZ = 3_000_000
 #: The greedy's LP-relaxation bound is computed when the reduced matrix is this small.
 LP_BOUND_MAX_NNZ = 1_000_000
+
+#: A HiGHS call is skipped when less than this is left of the time limit, seconds.
+MIN_SOLVER_TIME_S = 0.01
 
 _STATUS_OPTIMAL = "optimal"
 _STATUS_TIME_LIMIT = "feasible (time limit)"
@@ -203,6 +207,16 @@ def _empty_result(problem: str, objective: float, detail: str) -> PlanResult:
     )
 
 
+def _time_left(deadline: float) -> float | None:
+    """Seconds left before ``deadline`` for a HiGHS call, None when too few are."""
+    left = deadline - time.perf_counter()
+    return left if left >= MIN_SOLVER_TIME_S else None
+
+
+def _time_limit_note(time_limit_s: float, stage: str) -> str:
+    return f"time limit of {time_limit_s:g} s reached {stage}"
+
+
 def _choose_method(method: str, nnz: int) -> str:
     if method not in {"auto", "exact", "greedy"}:
         msg = f"method must be 'auto', 'exact' or 'greedy', got {method!r}"
@@ -230,7 +244,7 @@ def _mclp_lp_bound(
         b_ub=b_ub,
         bounds=(0, 1),
         method="highs",
-        options={"time_limit": max(time_limit_s, 0.1)},
+        options={"time_limit": float(time_limit_s)},
     )
     if res.status != 0:
         return math.inf
@@ -268,11 +282,14 @@ def solve_mclp(
     covered
         Demand already covered by existing points; it contributes nothing.
     time_limit_s
-        Time limit of the MILP solver in seconds.
+        Time limit of the whole solve in seconds (reduction, greedy, LP bound and
+        MILP): every HiGHS call gets what is left of it. When it cuts a stage short,
+        the status is ``"feasible (time limit)"`` unless optimality is proven anyway.
     method
         ``"exact"`` (MILP, HiGHS), ``"greedy"`` (lazy greedy with a proven bound) or
         ``"auto"`` (exact up to :data:`AUTO_EXACT_MAX_NNZ` non-zeros after
-        reduction, greedy beyond).
+        reduction, greedy beyond). The greedy runs first: when it reaches its own
+        bound it is proven optimal, and neither an LP nor the MILP is solved.
     mip_rel_gap
         Relative gap at which the MILP stops and reports "optimal".
 
@@ -287,6 +304,7 @@ def solve_mclp(
         raise InputError(msg)
     p = int(p)
     t0 = time.perf_counter()
+    deadline = t0 + float(time_limit_s)
     red = _reduce(cover, weights, covered)
     t_reduce = time.perf_counter() - t0
     a, w = red.cover, red.weights
@@ -299,28 +317,39 @@ def solve_mclp(
     used = "greedy"
     milp_status: int | None = None
     detail = ""
+    cut = ""  # the stage the time limit cut short, if any
     if n_cols <= p:
         bound = value  # every useful candidate is taken: nothing better exists
+    elif value >= _finish_mclp_bound(bound, w):
+        pass  # the greedy reaches its own bound: proven optimal without HiGHS
     elif chosen == "greedy" and a.nnz <= LP_BOUND_MAX_NNZ:
-        bound = min(bound, _mclp_lp_bound(a, w, p, time_limit_s))
+        left = _time_left(deadline)
+        if left is None:
+            cut = "before the LP bound"
+        else:
+            bound = min(bound, _mclp_lp_bound(a, w, p, left))
+            if _time_left(deadline) is None:
+                cut = "in the LP bound"
     elif chosen == "exact":
-        used = "exact"
-        res = _mclp_milp(
-            a, w, p, time_limit_s - (time.perf_counter() - t1), mip_rel_gap
-        )
-        milp_status = res.status
-        if res.x is not None:
-            msel = np.flatnonzero(res.x[:n_cols] > 0.5)
-            mval = _coverage_value(csc, w, msel)
-            if mval >= value:
-                sel, value = msel, mval
-            else:
-                detail = "the greedy solution was better than the MILP incumbent; "
-        if res.mip_dual_bound is not None and np.isfinite(res.mip_dual_bound):
-            bound = min(bound, -float(res.mip_dual_bound) * (1 + 1e-9) + 1e-9)
-        if res.status not in (0, 1):
-            msg = f"the MILP solver failed: {res.message}"
-            raise SolverError(msg)
+        left = _time_left(deadline)
+        if left is None:
+            cut = "before the MILP"
+        else:
+            used = "exact"
+            res = _mclp_milp(a, w, p, left, mip_rel_gap)
+            milp_status = res.status
+            if res.x is not None:
+                msel = np.flatnonzero(res.x[:n_cols] > 0.5)
+                mval = _coverage_value(csc, w, msel)
+                if mval >= value:
+                    sel, value = msel, mval
+                else:
+                    detail = "the greedy solution was better than the MILP incumbent; "
+            if res.mip_dual_bound is not None and np.isfinite(res.mip_dual_bound):
+                bound = min(bound, -float(res.mip_dual_bound) * (1 + 1e-9) + 1e-9)
+            if res.status not in (0, 1):
+                msg = f"the MILP solver failed: {res.message}"
+                raise SolverError(msg)
     bound = max(_finish_mclp_bound(bound, w), value)
     gap = (bound - value) / bound if bound > 0 else 0.0
     if used == "exact":
@@ -328,6 +357,12 @@ def solve_mclp(
         status = _STATUS_OPTIMAL if optimal else _STATUS_TIME_LIMIT
         if not optimal:
             detail += f"time limit of {time_limit_s:g} s reached; proven gap {gap:.3%}"
+    elif value < bound and cut:
+        status = _STATUS_TIME_LIMIT
+        detail = (
+            _time_limit_note(time_limit_s, cut)
+            + f"; greedy solution, proven gap {gap:.3%}"
+        )
     else:
         status = _STATUS_OPTIMAL if value >= bound else _STATUS_GREEDY
         if not detail and status == _STATUS_GREEDY:
@@ -382,7 +417,7 @@ def _mclp_milp(
         integrality=integrality,
         bounds=Bounds(0.0, 1.0),
         options={
-            "time_limit": max(float(time_limit_s), 0.1),
+            "time_limit": float(time_limit_s),
             "mip_rel_gap": mip_rel_gap,
         },
     )
@@ -399,7 +434,7 @@ def _lscp_milp(
     mip_rel_gap: float,
 ) -> Any:
     m, n = a.shape
-    opts = {"time_limit": max(float(time_limit_s), 0.1), "mip_rel_gap": mip_rel_gap}
+    opts = {"time_limit": float(time_limit_s), "mip_rel_gap": mip_rel_gap}
     if need is None:
         return milp(
             np.ones(n),
@@ -427,7 +462,7 @@ def _lscp_lp_bound(
     a: sparse.csr_matrix, w: np.ndarray, need: float | None, time_limit_s: float
 ) -> float:
     m, n = a.shape
-    opts = {"time_limit": max(time_limit_s, 0.1)}
+    opts = {"time_limit": float(time_limit_s)}
     if need is None:
         res = linprog(
             np.ones(n),
@@ -488,9 +523,11 @@ def solve_lscp(
     min_share
         Required share of the total weight within reach, in (0, 1].
     time_limit_s
-        Time limit of the MILP solver in seconds.
+        Time limit of the whole solve in seconds (see :func:`solve_mclp`).
     method
-        ``"exact"``, ``"greedy"`` or ``"auto"`` (see :func:`solve_mclp`).
+        ``"exact"``, ``"greedy"`` or ``"auto"`` (see :func:`solve_mclp`); the
+        greedy is proven optimal without HiGHS when it needs no more sites than the
+        fewest whose weights could add up to the target.
     mip_rel_gap
         Relative gap at which the MILP stops.
 
@@ -505,6 +542,7 @@ def solve_lscp(
     n = cover.shape[0]
     w_in = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
     t0 = time.perf_counter()
+    deadline = t0 + float(time_limit_s)
     red = _reduce(cover, w_in, covered)
     t_reduce = time.perf_counter() - t0
     a, w, st = red.cover, red.weights, red.stats
@@ -536,25 +574,37 @@ def solve_lscp(
     used = "greedy"
     milp_status: int | None = None
     detail = ""
-    if chosen == "greedy" and a.nnz <= LP_BOUND_MAX_NNZ and n_cols:
-        bound = max(
-            bound, math.ceil(_lscp_lp_bound(a, w, need_abs, time_limit_s) - 1e-6)
-        )
+    cut = ""  # the stage the time limit cut short, if any
+    if len(sel) <= bound:
+        pass  # the greedy meets the counting bound: proven optimal without HiGHS
+    elif chosen == "greedy" and a.nnz <= LP_BOUND_MAX_NNZ and n_cols:
+        left = _time_left(deadline)
+        if left is None:
+            cut = "before the LP bound"
+        else:
+            lp = _lscp_lp_bound(a, w, need_abs, left)
+            bound = max(bound, math.ceil(lp - 1e-6))
+            if _time_left(deadline) is None:
+                cut = "in the LP bound"
     elif chosen == "exact" and n_cols:
-        used = "exact"
-        res = _lscp_milp(
-            a, w, need_abs, time_limit_s - (time.perf_counter() - t1), mip_rel_gap
-        )
-        milp_status = res.status
-        if res.status not in (0, 1):
-            msg = f"the MILP solver failed: {res.message}"
-            raise SolverError(msg)
-        if res.x is not None:
-            msel = np.flatnonzero(res.x[:n_cols] > 0.5)
-            if len(msel) <= len(sel):
-                sel = _prune(csc, gw, _greedy_order(csc, gw, msel)[0], need_g)
-        if res.mip_dual_bound is not None and np.isfinite(res.mip_dual_bound):
-            bound = max(bound, math.ceil(float(res.mip_dual_bound) - 1e-6))
+        left = _time_left(deadline)
+        if left is None:
+            cut = "before the MILP"
+        else:
+            used = "exact"
+            res = _lscp_milp(a, w, need_abs, left, mip_rel_gap)
+            milp_status = res.status
+            if res.status not in (0, 1):
+                msg = f"the MILP solver failed: {res.message}"
+                raise SolverError(msg)
+            if res.status == 1:
+                cut = "in the MILP"
+            if res.x is not None:
+                msel = np.flatnonzero(res.x[:n_cols] > 0.5)
+                if len(msel) <= len(sel):
+                    sel = _prune(csc, gw, _greedy_order(csc, gw, msel)[0], need_g)
+            if res.mip_dual_bound is not None and np.isfinite(res.mip_dual_bound):
+                bound = max(bound, math.ceil(float(res.mip_dual_bound) - 1e-6))
     count = float(len(sel))
     bound = min(bound, count)
     gap = (count - bound) / count if count > 0 else 0.0
@@ -562,10 +612,12 @@ def solve_lscp(
     status = (
         _STATUS_OPTIMAL
         if optimal
-        else (_STATUS_TIME_LIMIT if used == "exact" else _STATUS_GREEDY)
+        else (_STATUS_TIME_LIMIT if used == "exact" or cut else _STATUS_GREEDY)
     )
     if not optimal:
         detail = f"proven gap {gap:.3%} ({count:g} sites, lower bound {bound:g})"
+        if cut:
+            detail = _time_limit_note(time_limit_s, cut) + "; " + detail
     if infeasible:
         reach = st["pop_already_covered"] + st["pop_open"]
         best = reach / st["pop_total"] if st["pop_total"] > 0 else 1.0

@@ -30,6 +30,7 @@ from .matrix import _reduce
 
 __all__ = [
     "AUTO_EXACT_MAX_NNZ",
+    "HIGHS_TIME_SHARE",
     "LP_BOUND_MAX_NNZ",
     "MIN_SOLVER_TIME_S",
     "Method",
@@ -51,6 +52,9 @@ LP_BOUND_MAX_NNZ = 1_000_000
 
 #: A HiGHS call is skipped when less than this is left of the time limit, seconds.
 MIN_SOLVER_TIME_S = 0.01
+#: Share of the time left that a HiGHS call gets: HiGHS checks its limit between
+#: steps and overruns it by a fraction of a second, so the rest is a margin.
+HIGHS_TIME_SHARE = 0.9
 
 _STATUS_OPTIMAL = "optimal"
 _STATUS_TIME_LIMIT = "feasible (time limit)"
@@ -208,9 +212,9 @@ def _empty_result(problem: str, objective: float, detail: str) -> PlanResult:
 
 
 def _time_left(deadline: float) -> float | None:
-    """Seconds left before ``deadline`` for a HiGHS call, None when too few are."""
+    """Seconds a HiGHS call may take before ``deadline``, None when too few are left."""
     left = deadline - time.perf_counter()
-    return left if left >= MIN_SOLVER_TIME_S else None
+    return left * HIGHS_TIME_SHARE if left >= MIN_SOLVER_TIME_S else None
 
 
 def _time_limit_note(time_limit_s: float, stage: str) -> str:

@@ -97,7 +97,7 @@ def plan_new_sites(
         Commune index per candidate / existing point (-1 outside) and the number
         of communes; needed by the ``"communes"`` target only.
     time_limit_s
-        Solver time limit in seconds.
+        Time limit of the whole solve in seconds (see :func:`solve_mclp`).
     method
         ``"auto"``, ``"exact"`` or ``"greedy"``.
     mip_rel_gap

@@ -79,10 +79,11 @@ class PlanResult:
         Value of the optimised objective: newly covered population (mclp) or
         number of new sites (lscp, commune).
     status : str
-        ``"optimal"`` (proven, within ``mip_rel_gap``), ``"feasible (time limit)"``,
-        ``"greedy"`` (heuristic, gap below) or ``"infeasible"`` (the target cannot
-        be met; ``selected`` is then the best plan for the reachable part and
-        ``uncoverable`` says what cannot be reached).
+        ``"optimal"`` (proven, within ``mip_rel_gap``), ``"feasible (time limit)"``
+        (the time limit cut the LP bound or the MILP short, or left no time for
+        them; gap below), ``"greedy"`` (heuristic, gap below) or ``"infeasible"``
+        (the target cannot be met; ``selected`` is then the best plan for the
+        reachable part and ``uncoverable`` says what cannot be reached).
     bound : float
         Proven bound on the optimum: an upper bound on the newly covered population
         (mclp) or a lower bound on the number of sites (lscp, commune).
@@ -90,7 +91,8 @@ class PlanResult:
         Proven relative optimality gap: ``(bound - objective) / bound`` (mclp) or
         ``(objective - bound) / objective`` (lscp); 0 when proven optimal.
     method : str
-        ``"exact"`` (MILP), ``"greedy"`` or ``"direct"`` (commune rule).
+        ``"exact"`` (MILP), ``"greedy"`` (no MILP was solved, also when the greedy
+        is proven optimal by its own bound) or ``"direct"`` (commune rule).
     solve_time_s : float
         Wall time spent in the solver(s), seconds.
     marginal_gain : numpy.ndarray

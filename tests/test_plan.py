@@ -473,7 +473,7 @@ def test_time_limit_is_reported_with_an_honest_gap(monkeypatch):
         x[0] = 1.0  # a poor incumbent: the central site alone
         return _FakeMilpResult(x, 1, -25.0)
 
-    monkeypatch.setattr(plan_mod, "milp", fake_milp)
+    monkeypatch.setattr(plan_mod.solvers, "milp", fake_milp)
     res = solve_mclp(sparse.csr_matrix(a), w, 2, method="exact", time_limit_s=1.0)
     assert res.status == "feasible (time limit)"
     assert res.method == "exact"
@@ -489,7 +489,7 @@ def test_milp_without_incumbent_falls_back_to_greedy(monkeypatch):
     import coverage.plan as plan_mod
 
     monkeypatch.setattr(
-        plan_mod, "milp", lambda c, **kw: _FakeMilpResult(None, 1, None)
+        plan_mod.solvers, "milp", lambda c, **kw: _FakeMilpResult(None, 1, None)
     )
     dxy, sxy, pop = random_instance(11)
     cover = build_coverage_matrix(dxy, sxy, 2500.0)
@@ -500,6 +500,137 @@ def test_milp_without_incumbent_falls_back_to_greedy(monkeypatch):
     assert res.status in {"optimal", "feasible (time limit)"}
     if res.objective < best:
         assert res.status != "optimal"
+
+
+# ----------------------------------------------------------------- proofs, deadline
+
+
+def _no_highs(monkeypatch):
+    import coverage.plan.solvers as solvers
+
+    def fail(*args, **kwargs):
+        raise AssertionError("HiGHS was called although the greedy is proven optimal")
+
+    monkeypatch.setattr(solvers, "milp", fail)
+    monkeypatch.setattr(solvers, "linprog", fail)
+
+
+def _trap():
+    # the greedy takes the central site and stays 3 short of the optimum (20)
+    w = np.array([5.0, 5.0, 5.0, 5.0, 2.0])
+    a = np.array([[0, 1, 0], [1, 1, 0], [1, 0, 1], [0, 0, 1], [1, 0, 0]], dtype=bool)
+    return sparse.csr_matrix(a), w
+
+
+@pytest.mark.parametrize("method", ["exact", "greedy", "auto"])
+def test_mclp_greedy_reaching_its_bound_skips_lp_and_milp(monkeypatch, method):
+    _no_highs(monkeypatch)
+    # disjoint sites: the two heaviest columns are the optimum and their sum bounds it
+    w = np.array([5.0, 4.0, 3.0, 2.0, 1.0])
+    a = np.array(
+        [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1]],
+        dtype=bool,
+    )
+    res = solve_mclp(sparse.csr_matrix(a), w, 2, method=method)
+    assert res.status == "optimal" and res.method == "greedy"
+    assert res.objective == 9.0 == brute_mclp(a, w, 2)
+    assert res.bound == 9.0 and res.gap == 0.0
+    assert sorted(res.selected.tolist()) == [0, 1]
+
+
+@pytest.mark.parametrize("method", ["exact", "greedy"])
+def test_lscp_greedy_meeting_the_counting_bound_skips_lp_and_milp(monkeypatch, method):
+    _no_highs(monkeypatch)
+    a = np.array([[1, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1], [0, 0, 1]], dtype=bool)
+    res = solve_lscp(sparse.csr_matrix(a), method=method)
+    assert res.status == "optimal" and res.method == "greedy"
+    assert res.objective == 3.0 == res.bound
+
+
+def test_greedy_not_proven_still_calls_the_milp(monkeypatch):
+    import coverage.plan.solvers as solvers
+
+    calls = []
+    real = solvers.milp
+    monkeypatch.setattr(
+        solvers, "milp", lambda *a, **kw: calls.append(kw) or real(*a, **kw)
+    )
+    cover, w = _trap()
+    res = solve_mclp(cover, w, 2, method="exact")
+    assert len(calls) == 1
+    assert res.method == "exact" and res.status == "optimal" and res.objective == 20
+
+
+@pytest.mark.parametrize("method", ["exact", "greedy"])
+@pytest.mark.parametrize("problem", ["mclp", "lscp"])
+def test_every_highs_call_gets_what_is_left_of_the_time_limit(
+    monkeypatch, method, problem
+):
+    import time
+
+    import coverage.plan.solvers as solvers
+
+    seen = []
+    t_start = time.perf_counter()
+    for name in ("milp", "linprog"):
+        real = getattr(solvers, name)
+
+        def spy(*args, _real=real, **kwargs):
+            seen.append((time.perf_counter() - t_start, kwargs["options"]))
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(solvers, name, spy)
+    limit = 5.0
+    if problem == "mclp":
+        cover, w = _trap()
+        solve_mclp(cover, w, 2, method=method, time_limit_s=limit)
+    else:
+        dxy, sxy, pop = random_instance(3, n_demand=60, n_sites=12)
+        cover = build_coverage_matrix(dxy, sxy, 2500.0)
+        solve_lscp(cover, weights=pop, min_share=0.8, method=method, time_limit_s=limit)
+    assert len(seen) == 1
+    elapsed, options = seen[0]
+    assert 0 < options["time_limit"] <= limit - elapsed
+
+
+@pytest.mark.parametrize("method", ["exact", "greedy"])
+def test_time_limit_spent_before_highs_is_reported(monkeypatch, method):
+    _no_highs(monkeypatch)
+    cover, w = _trap()
+    res = solve_mclp(cover, w, 2, method=method, time_limit_s=1e-6)
+    assert res.status == "feasible (time limit)" and res.method == "greedy"
+    assert res.objective == 17.0 and res.gap > 0
+    assert "time limit of 1e-06 s reached before the" in res.detail
+
+
+def test_lscp_milp_time_limit_is_in_the_detail(monkeypatch):
+    import coverage.plan.solvers as solvers
+
+    monkeypatch.setattr(solvers, "milp", lambda c, **kw: _FakeMilpResult(None, 1, None))
+    dxy, sxy, pop = random_instance(3, n_demand=60, n_sites=12)
+    cover = build_coverage_matrix(dxy, sxy, 2500.0)
+    res = solve_lscp(cover, weights=pop, min_share=0.8, method="exact")
+    assert res.status == "feasible (time limit)" and res.method == "exact"
+    assert res.detail.startswith("time limit of 60 s reached in the MILP; proven gap")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["exact", "greedy"])
+def test_time_limit_bounds_the_whole_solve(method):
+    import time
+
+    rng = np.random.default_rng(7)
+    dxy = rng.uniform(0, 20_000, (6000, 2))
+    sxy = rng.uniform(0, 20_000, (600, 2))
+    pop = rng.integers(1, 100, 6000).astype(float)
+    cover = build_coverage_matrix(dxy, sxy, 1200.0)
+    limit = 2.0
+    t0 = time.perf_counter()
+    res = solve_mclp(cover, pop, 40, method=method, time_limit_s=limit)
+    assert time.perf_counter() - t0 <= 1.1 * limit
+    assert res.status in {"feasible (time limit)", "greedy", "optimal"}
+    if res.status != "optimal":
+        assert res.gap > 0
 
 
 # ----------------------------------------------------------------- layer adapter
@@ -551,7 +682,7 @@ def layers(monkeypatch):
         assert crs_arg == crs
         return SimpleNamespace(x_m=xy[:, 0], y_m=xy[:, 1], pop=pop, crs=crs)
 
-    monkeypatch.setattr(plan_mod, "_population_grid", fake_grid)
+    monkeypatch.setattr(plan_mod.sites, "_population_grid", fake_grid)
     return communes, points, xy, pop, crs
 
 

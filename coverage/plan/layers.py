@@ -1,0 +1,421 @@
+"""Adapters of the siting solvers: metric arrays and GeoDataFrames.
+
+:func:`plan_new_sites` plans on metric arrays; :func:`plan_from_layers` builds the
+population surface and the candidate sites from the commune and point layers and
+returns the proposals in EPSG:4326; :func:`before_after` measures the layers before
+and after adding them. Existing points are never moved or dropped: they only enter
+as "demand already covered", which contributes nothing to the objective.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import shapely
+from scipy import sparse
+
+from ..errors import InputError
+from .matrix import _as_xy, build_coverage_matrix, covered_by
+from .sites import (
+    CandidateSource,
+    _candidate_sites,
+    _containing_index,
+    _demand,
+    _point_xy,
+)
+from .solvers import (
+    Method,
+    PlanResult,
+    PlanTarget,
+    parse_target,
+    solve_commune_rule,
+    solve_lscp,
+    solve_mclp,
+)
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+__all__ = [
+    "PROPOSED_COLUMNS",
+    "before_after",
+    "plan_from_layers",
+    "plan_new_sites",
+]
+
+PROPOSED_COLUMNS = [
+    "rank",
+    "lat",
+    "lon",
+    "commune_code",
+    "newly_covered_pop",
+    "running_total_pop",
+]
+
+
+def plan_new_sites(
+    demand_xy_m: np.ndarray,
+    demand_pop: np.ndarray,
+    existing_xy_m: np.ndarray,
+    candidate_xy_m: np.ndarray,
+    *,
+    radius_m: float,
+    add: int | None = None,
+    target: str | PlanTarget | None = None,
+    candidate_commune: np.ndarray | None = None,
+    existing_commune: np.ndarray | None = None,
+    n_communes: int | None = None,
+    time_limit_s: float = 60.0,
+    method: Method = "auto",
+    mip_rel_gap: float = 1e-4,
+) -> PlanResult:
+    """Plan new sites on metric arrays: ``add`` K sites (MCLP) or meet a ``target``.
+
+    Existing points are kept as they are: demand within ``radius_m`` of one is
+    already covered and counts for nothing; the result only lists candidates.
+
+    Parameters
+    ----------
+    demand_xy_m
+        ``(n, 2)`` demand (cell centre) coordinates in metres.
+    demand_pop
+        Population per demand point.
+    existing_xy_m
+        ``(k, 2)`` existing point coordinates in metres (same CRS).
+    candidate_xy_m
+        ``(m, 2)`` candidate site coordinates in metres (same CRS).
+    radius_m
+        Coverage radius in metres.
+    add
+        Number of new sites to add (maximal covering). Exclusive with ``target``.
+    target
+        A rule for :func:`parse_target` (set covering or the commune rule).
+    candidate_commune, existing_commune, n_communes
+        Commune index per candidate / existing point (-1 outside) and the number
+        of communes; needed by the ``"communes"`` target only.
+    time_limit_s
+        Time limit of the whole solve in seconds (see :func:`solve_mclp`).
+    method
+        ``"auto"``, ``"exact"`` or ``"greedy"``.
+    mip_rel_gap
+        Relative gap at which the MILP stops.
+
+    Returns
+    -------
+    PlanResult
+        ``selected`` indexes ``candidate_xy_m``; ``timings`` holds ``build_s``,
+        ``reduce_s`` and ``solve_s``.
+    """
+    if (add is None) == (target is None):
+        msg = (
+            "give exactly one of add (number of new sites) or target (a coverage rule)"
+        )
+        raise InputError(msg)
+    pop = np.asarray(demand_pop, dtype=float)
+    dxy = _as_xy(demand_xy_m, "demand")
+    if pop.shape != (len(dxy),):
+        msg = f"demand_pop must have one value per demand point ({len(dxy)})"
+        raise InputError(msg)
+    t0 = time.perf_counter()
+    covered = covered_by(dxy, existing_xy_m, radius_m)
+    # only open demand needs its candidate sets: the rest stays as empty rows
+    live = (pop > 0) & ~covered
+    sub = build_coverage_matrix(dxy[live], candidate_xy_m, radius_m)
+    counts = np.zeros(len(dxy), dtype=np.int64)
+    counts[live] = np.diff(sub.indptr)
+    indptr = np.concatenate([[0], np.cumsum(counts)])
+    cover = sparse.csr_matrix(
+        (sub.data, sub.indices, indptr), shape=(len(dxy), sub.shape[1])
+    )
+    build_s = time.perf_counter() - t0
+    if add is not None:
+        result = solve_mclp(
+            cover,
+            pop,
+            add,
+            covered=covered,
+            time_limit_s=time_limit_s,
+            method=method,
+            mip_rel_gap=mip_rel_gap,
+        )
+    else:
+        rule = parse_target(target)  # type: ignore[arg-type]
+        if rule.kind == "communes":
+            if (
+                candidate_commune is None
+                or existing_commune is None
+                or n_communes is None
+            ):
+                msg = (
+                    "the 'communes' target needs the commune of every candidate and "
+                    "existing point"
+                )
+                raise InputError(msg)
+            result = solve_commune_rule(
+                candidate_commune,
+                existing_commune,
+                n_communes,
+                cover=cover,
+                weights=pop,
+                covered=covered,
+            )
+        else:
+            result = solve_lscp(
+                cover,
+                weights=pop,
+                covered=covered,
+                min_share=rule.min_share,
+                time_limit_s=time_limit_s,
+                method=method,
+                mip_rel_gap=mip_rel_gap,
+            )
+    result.timings = {"build_s": build_s, **result.timings}
+    result.stats = {**result.stats, "pop_existing_covered": float(pop[covered].sum())}
+    return result
+
+
+def plan_from_layers(
+    communes: gpd.GeoDataFrame,
+    points: gpd.GeoDataFrame,
+    candidates: gpd.GeoDataFrame | None = None,
+    *,
+    radius_km: float,
+    add: int | None = None,
+    target: str | PlanTarget | None = None,
+    cell_m: float = 250.0,
+    candidate_source: CandidateSource = "cells",
+    exclusion: gpd.GeoDataFrame | None = None,
+    max_candidates: int = 3000,
+    surface: Any | None = None,
+    time_limit_s: float = 60.0,
+    method: Method = "auto",
+    mip_rel_gap: float = 1e-4,
+) -> tuple[PlanResult, gpd.GeoDataFrame]:
+    """Plan new service points from the commune and point layers.
+
+    Parameters
+    ----------
+    communes
+        Communes with ``commune_code``, ``population`` and polygons (any CRS).
+    points
+        Existing service points (all are kept).
+    candidates
+        Candidate sites (points, or polygons used by a point on their surface);
+        required when ``candidate_source="file"``.
+    radius_km
+        Coverage radius (the benchmark distance), km.
+    add
+        Number of new sites to add (maximal covering). Exclusive with ``target``.
+    target
+        A rule for :func:`parse_target`.
+    cell_m
+        Population grid cell size, metres.
+    candidate_source
+        ``"cells"`` (populated cell centres, thinned to ``max_candidates`` by keeping
+        the most populated cell per block), ``"centres"`` (a point inside each
+        commune) or ``"file"`` (``candidates``).
+    exclusion
+        Polygons where no new site may go.
+    max_candidates
+        Largest number of generated candidate cells.
+    surface
+        A prebuilt population surface (:class:`coverage.access.PopulationSurface`,
+        e.g. from settlements or a raster) to use as demand; by default a uniform
+        grid of ``cell_m`` is built with :func:`coverage.access.build_population_grid`.
+        Its CRS is the one everything is projected to.
+    time_limit_s, method, mip_rel_gap
+        Solver options (see :func:`solve_mclp`).
+
+    Returns
+    -------
+    (PlanResult, geopandas.GeoDataFrame)
+        The result (``selected`` indexes the candidate list used) and the proposed
+        points in EPSG:4326 with columns ``rank, lat, lon, commune_code,
+        newly_covered_pop, running_total_pop``.
+    """
+    import geopandas as gpd
+
+    from ..geo import WGS84, require_crs
+
+    if radius_km is None or not radius_km > 0:
+        msg = f"radius_km must be positive, got {radius_km}"
+        raise InputError(msg)
+    crs, demand_xy, pop, _ = _demand(communes, cell_m, surface)
+    communes_m = communes.to_crs(crs)
+    for layer, what in (
+        (points, "points"),
+        (candidates, "candidates"),
+        (exclusion, "exclusion"),
+    ):
+        if layer is not None and len(layer):
+            require_crs(layer, what=f"the {what} layer", operation="planning new sites")
+    points_m = points.to_crs(crs) if len(points) else points.iloc[0:0]
+    cand_xy, cand_pts = _candidate_sites(
+        communes_m,
+        candidates,
+        demand_xy,
+        pop,
+        crs=crs,
+        candidate_source=candidate_source,
+        exclusion=exclusion,
+        max_candidates=max_candidates,
+        cell_m=cell_m,
+    )
+    polys = communes_m.geometry.to_numpy()
+    cand_commune = _containing_index(np.asarray(cand_pts), polys)
+    exist_xy = _point_xy(points_m) if len(points_m) else np.zeros((0, 2))
+    exist_pts = gpd.points_from_xy(exist_xy[:, 0], exist_xy[:, 1], crs=crs)
+    exist_commune = _containing_index(np.asarray(exist_pts), polys)
+    result = plan_new_sites(
+        demand_xy,
+        pop,
+        exist_xy,
+        cand_xy,
+        radius_m=float(radius_km) * 1000.0,
+        add=add,
+        target=target,
+        candidate_commune=cand_commune,
+        existing_commune=exist_commune,
+        n_communes=len(communes_m),
+        time_limit_s=time_limit_s,
+        method=method,
+        mip_rel_gap=mip_rel_gap,
+    )
+    sel = result.selected
+    codes = communes_m["commune_code"].astype(str).to_numpy()
+    c_idx = cand_commune[sel]
+    newly = np.round(result.marginal_gain).astype(np.int64)
+    geo = gpd.GeoSeries(cand_pts[sel], crs=crs).to_crs(WGS84)
+    proposed = gpd.GeoDataFrame(
+        {
+            "rank": np.arange(1, len(sel) + 1, dtype=np.int64),
+            "lat": geo.y.to_numpy(),
+            "lon": geo.x.to_numpy(),
+            "commune_code": np.where(c_idx >= 0, codes[np.clip(c_idx, 0, None)], ""),
+            "newly_covered_pop": newly,
+            "running_total_pop": np.cumsum(newly),
+        },
+        geometry=geo.to_numpy(),
+        crs=WGS84,
+    )
+    if "commune_name" in communes_m.columns:
+        names = communes_m["commune_name"].astype(str).to_numpy()
+        proposed.insert(
+            len(PROPOSED_COLUMNS),
+            "commune_name",
+            np.where(c_idx >= 0, names[np.clip(c_idx, 0, None)], ""),
+        )
+    if result.problem == "commune" and len(result.uncoverable):
+        result.detail += ": " + _list_some(codes[result.uncoverable].tolist())
+    elif len(result.uncoverable):
+        cells = result.uncoverable
+        where = _containing_index(shapely.points(demand_xy[cells]), polys)
+        by = np.bincount(
+            where[where >= 0], weights=pop[cells][where >= 0], minlength=len(codes)
+        )
+        top = np.argsort(-by)[: int((by > 0).sum())]
+        result.stats["unreachable_pop_by_commune"] = {
+            str(codes[i]): float(by[i]) for i in top
+        }
+        result.detail += (
+            ("; " if result.detail else "")
+            + "population out of reach of every candidate and existing point, "
+            + "by commune: "
+            + _list_some([f"{codes[i]} ({by[i]:,.0f})" for i in top])
+        )
+    return result, proposed
+
+
+def _list_some(items: list[str], limit: int = 20) -> str:
+    more = "" if len(items) <= limit else f" and {len(items) - limit} more"
+    return ", ".join(items[:limit]) + more
+
+
+def before_after(
+    communes: gpd.GeoDataFrame,
+    points: gpd.GeoDataFrame,
+    proposed: gpd.GeoDataFrame,
+    *,
+    radius_km: float,
+    cell_m: float = 250.0,
+    surface: Any | None = None,
+) -> tuple[Any, dict[str, float]]:
+    """Per-commune and overall figures before and after adding the proposed points.
+
+    Parameters
+    ----------
+    communes
+        Communes with ``commune_code``, ``population`` and polygons.
+    points
+        Existing service points.
+    proposed
+        Proposed points (e.g. from :func:`plan_from_layers`).
+    radius_km
+        The benchmark distance, km.
+    cell_m
+        Population grid cell size, metres.
+    surface
+        A prebuilt population surface (see :func:`plan_from_layers`).
+
+    Returns
+    -------
+    (pandas.DataFrame, dict)
+        Per commune (``commune_code``): ``n_points``, ``radius_km`` (the average
+        service radius ``sqrt(area / (pi N))``), ``people_per_point`` and
+        ``share_within`` (share of the grid population within ``radius_km`` of a
+        point), each with a ``_before`` and an ``_after`` column; and the same
+        figures for the whole area.
+    """
+    import pandas as pd  # type: ignore[import-untyped]
+
+    from ..geo import area_km2
+    from ..metrics import people_per_point, service_radius_km
+
+    crs, demand_xy, pop, cell_commune = _demand(communes, cell_m, surface)
+    communes_m = communes.to_crs(crs)
+    polys = communes_m.geometry.to_numpy()
+    n_c = len(communes_m)
+    if cell_commune is None:
+        cell_commune = _containing_index(shapely.points(demand_xy), polys)
+    area = area_km2(communes)
+    population = communes_m["population"].to_numpy(float)
+    radius_m = float(radius_km) * 1000.0
+    out = pd.DataFrame({"commune_code": communes_m["commune_code"].astype(str)})
+    overall: dict[str, float] = {}
+    layers = {"before": [points], "after": [points, proposed]}
+    for label, parts in layers.items():
+        xy = np.vstack(
+            [_point_xy(p.to_crs(crs)) for p in parts if len(p)] or [np.zeros((0, 2))]
+        )
+        pc = (
+            _containing_index(shapely.points(xy), polys)
+            if len(xy)
+            else np.zeros(0, int)
+        )
+        n = np.bincount(pc[pc >= 0], minlength=n_c)
+        cov = covered_by(demand_xy, xy, radius_m)
+        inside = cell_commune >= 0
+        pop_c = np.bincount(cell_commune[inside], weights=pop[inside], minlength=n_c)
+        cov_c = np.bincount(
+            cell_commune[inside], weights=(pop * cov)[inside], minlength=n_c
+        )
+        out[f"n_points_{label}"] = n
+        out[f"radius_km_{label}"] = service_radius_km(area, n)
+        out[f"people_per_point_{label}"] = people_per_point(population, n)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[f"share_within_{label}"] = np.where(pop_c > 0, cov_c / pop_c, np.nan)
+        total_n = int(n.sum())
+        overall[f"n_points_{label}"] = float(total_n)
+        overall[f"radius_km_{label}"] = float(
+            service_radius_km(np.array([area.sum()]), np.array([total_n]))[0]
+        )
+        overall[f"people_per_point_{label}"] = float(
+            people_per_point(np.array([population.sum()]), np.array([total_n]))[0]
+        )
+        overall[f"share_within_{label}"] = (
+            float((pop * cov).sum() / pop.sum()) if pop.sum() > 0 else math.nan
+        )
+    return out, overall

@@ -1,0 +1,760 @@
+"""Solvers of the siting problems: MCLP, LSCP and the commune rule.
+
+Problems are reduced first (:mod:`coverage.plan.matrix`) and then solved exactly with
+:func:`scipy.optimize.milp` (HiGHS) under a time limit, or with a lazy greedy (CELF)
+whose result carries a proven bound. A greedy result is reported as optimal only when
+its value reaches a proven bound.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+from scipy import sparse
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+
+from ..errors import InputError, SolverError
+from .greedy import (
+    _coverage_value,
+    _greedy_order,
+    _lazy_greedy,
+    _min_count_bound,
+    _prune,
+)
+from .matrix import _reduce
+
+__all__ = [
+    "AUTO_EXACT_MAX_NNZ",
+    "HIGHS_TIME_SHARE",
+    "LP_BOUND_MAX_NNZ",
+    "MIN_SOLVER_TIME_S",
+    "Method",
+    "PlanResult",
+    "PlanTarget",
+    "parse_target",
+    "solve_commune_rule",
+    "solve_lscp",
+    "solve_mclp",
+]
+
+Method = Literal["auto", "exact", "greedy"]
+
+#: ``method="auto"`` solves exactly when the reduced coverage matrix has at most
+#: this many non-zeros (and falls back to the greedy beyond it).
+AUTO_EXACT_MAX_NNZ = 3_000_000
+#: The greedy's LP-relaxation bound is computed when the reduced matrix is this small.
+LP_BOUND_MAX_NNZ = 1_000_000
+
+#: A HiGHS call is skipped when less than this is left of the time limit, seconds.
+MIN_SOLVER_TIME_S = 0.01
+#: Share of the time left that a HiGHS call gets: HiGHS checks its limit between
+#: steps and overruns it by a fraction of a second, so the rest is a margin.
+HIGHS_TIME_SHARE = 0.9
+
+_STATUS_OPTIMAL = "optimal"
+_STATUS_TIME_LIMIT = "feasible (time limit)"
+_STATUS_GREEDY = "greedy"
+_STATUS_INFEASIBLE = "infeasible"
+
+
+@dataclass
+class PlanResult:
+    """Outcome of a siting problem.
+
+    Attributes
+    ----------
+    problem : str
+        ``"mclp"`` (maximise newly covered population with ``p`` new sites),
+        ``"lscp"`` (fewest sites meeting a coverage target) or ``"commune"``
+        (fewest sites giving every commune a point).
+    selected : numpy.ndarray
+        Indices of the chosen candidate sites, in rank order: the order in which a
+        greedy would add them, so each one's marginal gain is as large as possible.
+    objective : float
+        Value of the optimised objective: newly covered population (mclp) or
+        number of new sites (lscp, commune).
+    status : str
+        ``"optimal"`` (proven, within ``mip_rel_gap``), ``"feasible (time limit)"``
+        (the time limit cut the LP bound or the MILP short, or left no time for
+        them; gap below), ``"greedy"`` (heuristic, gap below) or ``"infeasible"``
+        (the target cannot be met; ``selected`` is then the best plan for the
+        reachable part and ``uncoverable`` says what cannot be reached).
+    bound : float
+        Proven bound on the optimum: an upper bound on the newly covered population
+        (mclp) or a lower bound on the number of sites (lscp, commune).
+    gap : float
+        Proven relative optimality gap: ``(bound - objective) / bound`` (mclp) or
+        ``(objective - bound) / objective`` (lscp); 0 when proven optimal.
+    method : str
+        ``"exact"`` (MILP), ``"greedy"`` (no MILP was solved, also when the greedy
+        is proven optimal by its own bound) or ``"direct"`` (commune rule).
+    solve_time_s : float
+        Wall time spent in the solver(s), seconds.
+    marginal_gain : numpy.ndarray
+        Newly covered population added by each selected site in rank order; its
+        cumulative sum is the running total.
+    newly_covered_pop : float
+        Population newly brought within the radius by the selected sites.
+    uncoverable : numpy.ndarray
+        Indices of demand (cells; communes for the commune rule) with population
+        that neither an existing point nor any candidate reaches.
+    uncoverable_pop : float
+        Their population.
+    detail : str
+        Human-readable explanation of the status (time limit, infeasibility, ...).
+    stats : dict
+        Problem sizes before and after reduction.
+    timings : dict
+        Seconds spent per stage (``build_s``, ``reduce_s``, ``solve_s``) when known.
+    """
+
+    problem: str
+    selected: np.ndarray
+    objective: float
+    status: str
+    bound: float
+    gap: float
+    method: str
+    solve_time_s: float
+    marginal_gain: np.ndarray
+    newly_covered_pop: float
+    uncoverable: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    uncoverable_pop: float = 0.0
+    detail: str = ""
+    stats: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def running_total(self) -> np.ndarray:
+        """Cumulative newly covered population in rank order."""
+        return np.cumsum(self.marginal_gain)
+
+    @property
+    def is_optimal(self) -> bool:
+        """Whether optimality is proven."""
+        return self.status == _STATUS_OPTIMAL
+
+
+@dataclass(frozen=True)
+class PlanTarget:
+    """A coverage target for the set-covering mode.
+
+    Attributes
+    ----------
+    kind : str
+        ``"all"`` (every populated cell within the radius), ``"share"`` (a share of
+        the population within the radius) or ``"communes"`` (every commune has at
+        least one point).
+    min_share : float
+        Required share of the population, in (0, 1]; 1.0 for ``"all"``.
+    """
+
+    kind: Literal["all", "share", "communes"]
+    min_share: float = 1.0
+
+
+def parse_target(rule: str | PlanTarget) -> PlanTarget:
+    """Parse a ``--target`` rule.
+
+    Parameters
+    ----------
+    rule
+        ``"all"`` (or ``"cells"``): every populated cell within the radius;
+        ``"95%"``, ``"share:95"`` or ``"share:0.95"``: that share of the population
+        within the radius; ``"communes"``: every commune with at least one point.
+
+    Returns
+    -------
+    PlanTarget
+    """
+    if isinstance(rule, PlanTarget):
+        return rule
+    text = str(rule).strip().lower()
+    if text in {"all", "cells", "every-cell", "100%"}:
+        return PlanTarget("all", 1.0)
+    if text in {"communes", "commune", "every-commune"}:
+        return PlanTarget("communes", 1.0)
+    m = re.fullmatch(r"(?:share[:=])?\s*([0-9]*\.?[0-9]+)\s*(%?)", text)
+    if m:
+        value = float(m.group(1))
+        share = value / 100.0 if (m.group(2) or value > 1.0) else value
+        if 0.0 < share <= 1.0:
+            return PlanTarget("all" if share == 1.0 else "share", share)
+    msg = (
+        f"unknown target rule {rule!r}: use 'all' (every populated cell within the "
+        "radius), a share such as '95%' or 'share:0.95', or 'communes' (every "
+        "commune with at least one point)"
+    )
+    raise InputError(msg)
+
+
+def _integral(w: np.ndarray) -> bool:
+    return bool(np.all(w == np.round(w)))
+
+
+def _empty_result(problem: str, objective: float, detail: str) -> PlanResult:
+    return PlanResult(
+        problem=problem,
+        selected=np.zeros(0, np.int64),
+        objective=objective,
+        status=_STATUS_OPTIMAL,
+        bound=objective,
+        gap=0.0,
+        method="direct",
+        solve_time_s=0.0,
+        marginal_gain=np.zeros(0),
+        newly_covered_pop=0.0,
+        detail=detail,
+    )
+
+
+def _time_left(deadline: float) -> float | None:
+    """Seconds a HiGHS call may take before ``deadline``, None when too few are left."""
+    left = deadline - time.perf_counter()
+    return left * HIGHS_TIME_SHARE if left >= MIN_SOLVER_TIME_S else None
+
+
+def _time_limit_note(time_limit_s: float, stage: str) -> str:
+    return f"time limit of {time_limit_s:g} s reached {stage}"
+
+
+def _choose_method(method: str, nnz: int) -> str:
+    if method not in {"auto", "exact", "greedy"}:
+        msg = f"method must be 'auto', 'exact' or 'greedy', got {method!r}"
+        raise InputError(msg)
+    if method == "auto":
+        return "exact" if nnz <= AUTO_EXACT_MAX_NNZ else "greedy"
+    return method
+
+
+def _mclp_lp_bound(
+    a: sparse.csr_matrix, w: np.ndarray, p: int, time_limit_s: float
+) -> float:
+    m, n = a.shape
+    c = np.concatenate([np.zeros(n), -w])
+    a_ub = sparse.vstack(
+        [
+            sparse.hstack([-a.astype(float), sparse.identity(m, format="csr")]),
+            sparse.hstack([np.ones((1, n)), sparse.csr_matrix((1, m))]),
+        ]
+    ).tocsr()
+    b_ub = np.concatenate([np.zeros(m), [p]])
+    res = linprog(
+        c,
+        A_ub=a_ub,
+        b_ub=b_ub,
+        bounds=(0, 1),
+        method="highs",
+        options={"time_limit": float(time_limit_s)},
+    )
+    if res.status != 0:
+        return math.inf
+    # the LP optimum is the dual bound of the relaxation; a tiny tolerance keeps it safe
+    return float(-res.fun) * (1 + 1e-9) + 1e-9
+
+
+def _finish_mclp_bound(bound: float, w: np.ndarray) -> float:
+    bound = min(bound, float(w.sum()))
+    if _integral(w):
+        bound = math.floor(bound + 1e-6)
+    return bound
+
+
+def solve_mclp(
+    cover: sparse.spmatrix,
+    weights: np.ndarray,
+    p: int,
+    *,
+    covered: np.ndarray | None = None,
+    time_limit_s: float = 60.0,
+    method: Method = "auto",
+    mip_rel_gap: float = 1e-4,
+) -> PlanResult:
+    """Choose up to ``p`` sites maximising the newly covered weight (MCLP).
+
+    Parameters
+    ----------
+    cover
+        ``(n_demand, n_sites)`` boolean coverage matrix of the candidate sites.
+    weights
+        Population per demand row (>= 0).
+    p
+        Number of new sites.
+    covered
+        Demand already covered by existing points; it contributes nothing.
+    time_limit_s
+        Time limit of the whole solve in seconds (reduction, greedy, LP bound and
+        MILP): every HiGHS call gets what is left of it. When it cuts a stage short,
+        the status is ``"feasible (time limit)"`` unless optimality is proven anyway.
+    method
+        ``"exact"`` (MILP, HiGHS), ``"greedy"`` (lazy greedy with a proven bound) or
+        ``"auto"`` (exact up to :data:`AUTO_EXACT_MAX_NNZ` non-zeros after
+        reduction, greedy beyond). The greedy runs first: when it reaches its own
+        bound it is proven optimal, and neither an LP nor the MILP is solved.
+    mip_rel_gap
+        Relative gap at which the MILP stops and reports "optimal".
+
+    Returns
+    -------
+    PlanResult
+        Fewer than ``p`` sites are returned when no further site would cover
+        anyone new.
+    """
+    if int(p) != p or p < 0:
+        msg = f"the number of new sites must be a non-negative integer, got {p}"
+        raise InputError(msg)
+    p = int(p)
+    t0 = time.perf_counter()
+    deadline = t0 + float(time_limit_s)
+    red = _reduce(cover, weights, covered)
+    t_reduce = time.perf_counter() - t0
+    a, w = red.cover, red.weights
+    n_cols = a.shape[1]
+    chosen = _choose_method(method, a.nnz)
+    t1 = time.perf_counter()
+    csc = a.tocsc()
+    greedy = _lazy_greedy(csc, w, p)
+    sel, value, bound = greedy.selected, greedy.value, greedy.bound
+    used = "greedy"
+    milp_status: int | None = None
+    detail = ""
+    cut = ""  # the stage the time limit cut short, if any
+    if n_cols <= p:
+        bound = value  # every useful candidate is taken: nothing better exists
+    elif value >= _finish_mclp_bound(bound, w):
+        pass  # the greedy reaches its own bound: proven optimal without HiGHS
+    elif chosen == "greedy" and a.nnz <= LP_BOUND_MAX_NNZ:
+        left = _time_left(deadline)
+        if left is None:
+            cut = "before the LP bound"
+        else:
+            bound = min(bound, _mclp_lp_bound(a, w, p, left))
+            if _time_left(deadline) is None:
+                cut = "in the LP bound"
+    elif chosen == "exact":
+        left = _time_left(deadline)
+        if left is None:
+            cut = "before the MILP"
+        else:
+            used = "exact"
+            res = _mclp_milp(a, w, p, left, mip_rel_gap)
+            milp_status = res.status
+            if res.x is not None:
+                msel = np.flatnonzero(res.x[:n_cols] > 0.5)
+                mval = _coverage_value(csc, w, msel)
+                if mval >= value:
+                    sel, value = msel, mval
+                else:
+                    detail = "the greedy solution was better than the MILP incumbent; "
+            if res.mip_dual_bound is not None and np.isfinite(res.mip_dual_bound):
+                bound = min(bound, -float(res.mip_dual_bound) * (1 + 1e-9) + 1e-9)
+            if res.status not in (0, 1):
+                msg = f"the MILP solver failed: {res.message}"
+                raise SolverError(msg)
+    bound = max(_finish_mclp_bound(bound, w), value)
+    gap = (bound - value) / bound if bound > 0 else 0.0
+    if used == "exact":
+        optimal = milp_status == 0 or gap <= mip_rel_gap
+        status = _STATUS_OPTIMAL if optimal else _STATUS_TIME_LIMIT
+        if not optimal:
+            detail += f"time limit of {time_limit_s:g} s reached; proven gap {gap:.3%}"
+    elif value < bound and cut:
+        status = _STATUS_TIME_LIMIT
+        detail = (
+            _time_limit_note(time_limit_s, cut)
+            + f"; greedy solution, proven gap {gap:.3%}"
+        )
+    else:
+        status = _STATUS_OPTIMAL if value >= bound else _STATUS_GREEDY
+        if not detail and status == _STATUS_GREEDY:
+            detail = f"greedy heuristic; proven gap {gap:.3%}"
+    order, gains = _greedy_order(csc, w, _prune(csc, w, sel, value))
+    useful = gains > 0
+    if not np.all(useful):
+        order, gains = order[useful], gains[useful]
+    if len(order) < p:
+        short = (
+            "no candidate reaches anyone not already covered"
+            if len(order) == 0
+            else f"only {len(order)} new site(s) add coverage; more would cover "
+            "nobody new"
+        )
+        detail = (detail + "; " if detail else "") + short
+    solve_s = time.perf_counter() - t1
+    return PlanResult(
+        problem="mclp",
+        selected=red.sites[order],
+        objective=float(value),
+        status=status,
+        bound=float(bound),
+        gap=float(gap),
+        method=used,
+        solve_time_s=solve_s,
+        marginal_gain=gains,
+        newly_covered_pop=float(value),
+        uncoverable=red.uncoverable,
+        uncoverable_pop=red.stats["pop_uncoverable"],
+        detail=detail,
+        stats={**red.stats, "greedy_evaluations": greedy.evaluations},
+        timings={"reduce_s": t_reduce, "solve_s": solve_s},
+    )
+
+
+def _mclp_milp(
+    a: sparse.csr_matrix, w: np.ndarray, p: int, time_limit_s: float, mip_rel_gap: float
+) -> Any:
+    m, n = a.shape
+    c = np.concatenate([np.zeros(n), -w])
+    link = sparse.hstack([-a.astype(float), sparse.identity(m, format="csr")]).tocsr()
+    card = sparse.hstack([np.ones((1, n)), sparse.csr_matrix((1, m))]).tocsr()
+    constraints = [
+        LinearConstraint(link, -np.inf, 0.0),
+        LinearConstraint(card, -np.inf, float(p)),
+    ]
+    integrality = np.concatenate([np.ones(n), np.zeros(m)])
+    return milp(
+        c,
+        constraints=constraints,
+        integrality=integrality,
+        bounds=Bounds(0.0, 1.0),
+        options={
+            "time_limit": float(time_limit_s),
+            "mip_rel_gap": mip_rel_gap,
+        },
+    )
+
+
+# --------------------------------------------------------------------------- LSCP
+
+
+def _lscp_milp(
+    a: sparse.csr_matrix,
+    w: np.ndarray,
+    need: float | None,
+    time_limit_s: float,
+    mip_rel_gap: float,
+) -> Any:
+    m, n = a.shape
+    opts = {"time_limit": float(time_limit_s), "mip_rel_gap": mip_rel_gap}
+    if need is None:
+        return milp(
+            np.ones(n),
+            constraints=[LinearConstraint(a.astype(float), 1.0, np.inf)],
+            integrality=np.ones(n),
+            bounds=Bounds(0.0, 1.0),
+            options=opts,
+        )
+    c = np.concatenate([np.ones(n), np.zeros(m)])
+    link = sparse.hstack([-a.astype(float), sparse.identity(m, format="csr")]).tocsr()
+    share = sparse.hstack([sparse.csr_matrix((1, n)), w[None, :]]).tocsr()
+    return milp(
+        c,
+        constraints=[
+            LinearConstraint(link, -np.inf, 0.0),
+            LinearConstraint(share, need * (1 - 1e-12), np.inf),
+        ],
+        integrality=np.concatenate([np.ones(n), np.zeros(m)]),
+        bounds=Bounds(0.0, 1.0),
+        options=opts,
+    )
+
+
+def _lscp_lp_bound(
+    a: sparse.csr_matrix, w: np.ndarray, need: float | None, time_limit_s: float
+) -> float:
+    m, n = a.shape
+    opts = {"time_limit": float(time_limit_s)}
+    if need is None:
+        res = linprog(
+            np.ones(n),
+            A_ub=-a.astype(float),
+            b_ub=-np.ones(m),
+            bounds=(0, 1),
+            method="highs",
+            options=opts,
+        )
+    else:
+        a_ub = sparse.vstack(
+            [
+                sparse.hstack([-a.astype(float), sparse.identity(m, format="csr")]),
+                sparse.hstack([sparse.csr_matrix((1, n)), -w[None, :]]),
+            ]
+        ).tocsr()
+        res = linprog(
+            np.concatenate([np.ones(n), np.zeros(m)]),
+            A_ub=a_ub,
+            b_ub=np.concatenate([np.zeros(m), [-need]]),
+            bounds=(0, 1),
+            method="highs",
+            options=opts,
+        )
+    return float(res.fun) if res.status == 0 else 0.0
+
+
+def solve_lscp(
+    cover: sparse.spmatrix,
+    *,
+    weights: np.ndarray | None = None,
+    covered: np.ndarray | None = None,
+    min_share: float = 1.0,
+    time_limit_s: float = 60.0,
+    method: Method = "auto",
+    mip_rel_gap: float = 1e-4,
+) -> PlanResult:
+    """Find the fewest sites meeting a coverage target (location set covering).
+
+    With ``min_share = 1`` every demand row with weight > 0 must end within reach of
+    an existing (``covered``) or a new point; otherwise the existing and new points
+    together must reach ``min_share`` of the total weight.
+
+    Demand that no candidate reaches makes a full target infeasible. The solver then
+    still solves the reachable part (fewest sites covering every coverable row; for
+    a share target: every coverable row, the largest share achievable), returns
+    status ``"infeasible"`` and lists the unreachable rows in ``uncoverable``; the
+    selection is optimal for that reachable part when ``detail`` says so.
+
+    Parameters
+    ----------
+    cover
+        ``(n_demand, n_sites)`` boolean coverage matrix of the candidate sites.
+    weights
+        Population per demand row; ``None`` counts every row as 1.
+    covered
+        Demand already covered by existing points.
+    min_share
+        Required share of the total weight within reach, in (0, 1].
+    time_limit_s
+        Time limit of the whole solve in seconds (see :func:`solve_mclp`).
+    method
+        ``"exact"``, ``"greedy"`` or ``"auto"`` (see :func:`solve_mclp`); the
+        greedy is proven optimal without HiGHS when it needs no more sites than the
+        fewest whose weights could add up to the target.
+    mip_rel_gap
+        Relative gap at which the MILP stops.
+
+    Returns
+    -------
+    PlanResult
+        ``objective`` and ``bound`` are numbers of sites (bound is a lower bound).
+    """
+    if not 0.0 < min_share <= 1.0:
+        msg = f"min_share must be in (0, 1], got {min_share}"
+        raise InputError(msg)
+    n = cover.shape[0]
+    w_in = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
+    t0 = time.perf_counter()
+    deadline = t0 + float(time_limit_s)
+    red = _reduce(cover, w_in, covered)
+    t_reduce = time.perf_counter() - t0
+    a, w, st = red.cover, red.weights, red.stats
+    n_rows, n_cols = a.shape
+    chosen = _choose_method(method, a.nnz)
+    t1 = time.perf_counter()
+    csc = a.tocsc()
+    infeasible = False
+    need_abs: float | None
+    if min_share >= 1.0:
+        need_abs = None
+        infeasible = len(red.uncoverable) > 0
+    else:
+        need_abs = min_share * st["pop_total"] - st["pop_already_covered"]
+        if need_abs > st["pop_open"] * (1 + 1e-12):
+            infeasible = True
+            need_abs = None
+    if need_abs is not None and need_abs <= 0:
+        res0 = _empty_result("lscp", 0.0, "the existing points already meet the target")
+        res0.stats, res0.timings = st, {"reduce_s": t_reduce, "solve_s": 0.0}
+        return res0
+    # in "cover everything reachable" mode each merged row counts once
+    gw = np.ones(n_rows) if need_abs is None else w
+    need_g = float(n_rows) if need_abs is None else need_abs
+    greedy = _lazy_greedy(csc, gw, 0, stop_at=need_g * (1 - 1e-12), max_steps=n_cols)
+    sel = _prune(csc, gw, greedy.selected, need_g)
+    col_w = np.asarray(csc.T @ gw).ravel()
+    bound = float(_min_count_bound(col_w, need_g))
+    used = "greedy"
+    milp_status: int | None = None
+    detail = ""
+    cut = ""  # the stage the time limit cut short, if any
+    if len(sel) <= bound:
+        pass  # the greedy meets the counting bound: proven optimal without HiGHS
+    elif chosen == "greedy" and a.nnz <= LP_BOUND_MAX_NNZ and n_cols:
+        left = _time_left(deadline)
+        if left is None:
+            cut = "before the LP bound"
+        else:
+            lp = _lscp_lp_bound(a, w, need_abs, left)
+            bound = max(bound, math.ceil(lp - 1e-6))
+            if _time_left(deadline) is None:
+                cut = "in the LP bound"
+    elif chosen == "exact" and n_cols:
+        left = _time_left(deadline)
+        if left is None:
+            cut = "before the MILP"
+        else:
+            used = "exact"
+            res = _lscp_milp(a, w, need_abs, left, mip_rel_gap)
+            milp_status = res.status
+            if res.status not in (0, 1):
+                msg = f"the MILP solver failed: {res.message}"
+                raise SolverError(msg)
+            if res.status == 1:
+                cut = "in the MILP"
+            if res.x is not None:
+                msel = np.flatnonzero(res.x[:n_cols] > 0.5)
+                if len(msel) <= len(sel):
+                    sel = _prune(csc, gw, _greedy_order(csc, gw, msel)[0], need_g)
+            if res.mip_dual_bound is not None and np.isfinite(res.mip_dual_bound):
+                bound = max(bound, math.ceil(float(res.mip_dual_bound) - 1e-6))
+    count = float(len(sel))
+    bound = min(bound, count)
+    gap = (count - bound) / count if count > 0 else 0.0
+    optimal = count <= bound or (used == "exact" and milp_status == 0)
+    status = (
+        _STATUS_OPTIMAL
+        if optimal
+        else (_STATUS_TIME_LIMIT if used == "exact" or cut else _STATUS_GREEDY)
+    )
+    if not optimal:
+        detail = f"proven gap {gap:.3%} ({count:g} sites, lower bound {bound:g})"
+        if cut:
+            detail = _time_limit_note(time_limit_s, cut) + "; " + detail
+    if infeasible:
+        reach = st["pop_already_covered"] + st["pop_open"]
+        best = reach / st["pop_total"] if st["pop_total"] > 0 else 1.0
+        what = (
+            "not every populated demand row can be covered"
+            if min_share >= 1.0
+            else f"at most {best:.2%} of the population can be within reach "
+            f"(target {min_share:.2%})"
+        )
+        detail = (
+            f"target infeasible: {len(red.uncoverable)} demand row(s) with population "
+            f"{st['pop_uncoverable']:g} are out of reach of every candidate and "
+            f"existing point, so {what}; the selection covers all reachable demand "
+            f"({status})" + (f"; {detail}" if detail else "")
+        )
+        status = _STATUS_INFEASIBLE
+    order, gains = _greedy_order(csc, w, sel)
+    solve_s = time.perf_counter() - t1
+    return PlanResult(
+        problem="lscp",
+        selected=red.sites[order],
+        objective=count,
+        status=status,
+        bound=float(bound),
+        gap=float(gap),
+        method=used,
+        solve_time_s=solve_s,
+        marginal_gain=gains,
+        newly_covered_pop=float(gains.sum()),
+        uncoverable=red.uncoverable,
+        uncoverable_pop=st["pop_uncoverable"],
+        detail=detail,
+        stats={**st, "greedy_evaluations": greedy.evaluations},
+        timings={"reduce_s": t_reduce, "solve_s": solve_s},
+    )
+
+
+# --------------------------------------------------------------------------- communes
+
+
+def solve_commune_rule(
+    candidate_commune: np.ndarray,
+    existing_commune: np.ndarray,
+    n_communes: int,
+    *,
+    cover: sparse.spmatrix | None = None,
+    weights: np.ndarray | None = None,
+    covered: np.ndarray | None = None,
+) -> PlanResult:
+    """Give every commune without an existing point one new point.
+
+    The fewest sites is the number of communes without a point; each gets the
+    candidate inside it that newly covers the most population on its own (the first
+    candidate when no coverage matrix is given).
+
+    Parameters
+    ----------
+    candidate_commune
+        Commune index (0 .. n_communes - 1) of each candidate; -1 outside all.
+    existing_commune
+        Commune index of each existing point; -1 outside all.
+    n_communes
+        Number of communes.
+    cover
+        Optional ``(n_demand, n_candidates)`` coverage matrix, to pick and rank sites.
+    weights
+        Population per demand row (with ``cover``).
+    covered
+        Demand already covered by existing points (with ``cover``).
+
+    Returns
+    -------
+    PlanResult
+        ``uncoverable`` holds the communes without a point and without any
+        candidate inside; the status is then ``"infeasible"``.
+    """
+    t0 = time.perf_counter()
+    cand = np.asarray(candidate_commune, dtype=np.int64)
+    exist = np.asarray(existing_commune, dtype=np.int64)
+    has_point = np.zeros(n_communes, bool)
+    has_point[exist[(exist >= 0) & (exist < n_communes)]] = True
+    needy = ~has_point
+    n_cand = len(cand)
+    if cover is not None and weights is not None:
+        w = np.asarray(weights, dtype=float).copy()
+        if covered is not None:
+            w[np.asarray(covered, dtype=bool)] = 0.0
+        csc = sparse.csc_matrix(cover, dtype=bool)
+        gain = np.asarray(csc.T.astype(float) @ w).ravel()
+    else:
+        csc, w, gain = None, None, np.zeros(n_cand)
+    ok = (cand >= 0) & (cand < n_communes)
+    ok[ok] &= needy[cand[ok]]
+    idx = np.flatnonzero(ok)
+    order = np.lexsort((idx, -gain[idx], cand[idx]))
+    idx = idx[order]
+    first = np.ones(len(idx), bool)
+    first[1:] = cand[idx][1:] != cand[idx][:-1]
+    picked = idx[first]
+    served = np.zeros(n_communes, bool)
+    served[cand[picked]] = True
+    missing = np.flatnonzero(needy & ~served)
+    if csc is not None and w is not None:
+        sel, gains = _greedy_order(csc, w, picked)
+    else:
+        sel, gains = picked, np.zeros(len(picked))
+    count = float(len(sel))
+    status, detail = _STATUS_OPTIMAL, ""
+    if len(missing):
+        status = _STATUS_INFEASIBLE
+        detail = (
+            f"{len(missing)} commune(s) without a point have no candidate site inside; "
+            "the selection serves every other commune"
+        )
+    return PlanResult(
+        problem="commune",
+        selected=sel,
+        objective=count,
+        status=status,
+        bound=count,
+        gap=0.0,
+        method="direct",
+        solve_time_s=time.perf_counter() - t0,
+        marginal_gain=gains,
+        newly_covered_pop=float(gains.sum()),
+        uncoverable=missing,
+        uncoverable_pop=0.0,
+        detail=detail,
+        stats={
+            "n_communes": int(n_communes),
+            "n_communes_without_point": int(needy.sum()),
+            "n_candidates": int(n_cand),
+        },
+    )

@@ -11,9 +11,10 @@ Nodes, in this order:
 3. the service points (``n_points``), each joined by an off-road walk to its two
    nearest cells and its two nearest road vertices (within ``connect_m``).
 
-Every cell is also joined by an off-road walk to its ``connect_k`` nearest road
-vertices within ``connect_m`` (default ``cell_m``): the walk from a house to the
-road. Edge weights are minutes; off-road weights follow the slope when a DEM is
+Every road vertex is also joined by an off-road walk to its ``connect_k`` nearest
+cells (default 1: the cell it lies in) within ``connect_m`` (default ``cell_m``):
+the walk from the cell centre to the road; a cell no road passes walks to a
+neighbouring cell first. Edge weights are minutes; off-road weights follow the slope when a DEM is
 given (:func:`coverage.travel.terrain.offroad_speed_kmh`), so they differ uphill
 and downhill.
 
@@ -172,6 +173,44 @@ def _neighbours(
     return rows[found].astype(np.int64), idx[found].astype(np.int64), dist[found]
 
 
+def _cell_pairs(
+    cells_xy: np.ndarray, tree: cKDTree, *, cell_m: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return each pair of neighbouring cells once (8-neighbours on the grid)."""
+    empty = np.empty(0, dtype=np.int64)
+    if cells_xy.shape[0] == 0:
+        return empty, empty, np.empty(0)
+    scaled = (cells_xy - cells_xy.min(0)) / cell_m
+    ij = np.rint(scaled)
+    on_grid = (np.abs(scaled - ij) < 1e-6).all(1)
+    ij = ij.astype(np.int64) + 1
+    width = int(ij[:, 0].max()) + 2
+    on = np.flatnonzero(on_grid)
+    key = ij[on, 1] * width + ij[on, 0]
+    order = np.argsort(key, kind="stable")
+    sorted_key = key[order]
+    a, b, length = [], [], []
+    # Four forward offsets give every grid pair once; a loop over offsets only.
+    for dx, dy in ((1, 0), (0, 1), (1, 1), (-1, 1)):
+        target = key + dy * width + dx
+        pos = np.minimum(np.searchsorted(sorted_key, target), key.size - 1)
+        hit = np.flatnonzero(sorted_key[pos] == target)
+        a.append(on[hit])
+        b.append(on[order[pos[hit]]])
+        length.append(np.full(hit.size, cell_m * np.hypot(dx, dy)))
+    off = np.flatnonzero(~on_grid)
+    if off.size:
+        # Cells off the grid (a small commune's representative point) join any
+        # cell within 1.5 cells; a pair of two such cells is kept once.
+        qi, qj, dist = _neighbours(tree, cells_xy[off], k=9, radius_m=1.5 * cell_m)
+        qi = off[qi]
+        keep = (qi != qj) & (on_grid[qj] | (qi < qj))
+        a.append(qi[keep])
+        b.append(qj[keep])
+        length.append(dist[keep])
+    return np.concatenate(a), np.concatenate(b), np.concatenate(length)
+
+
 def _crossing(
     barriers: np.ndarray,
     xy: np.ndarray,
@@ -248,7 +287,7 @@ def build_graph(
     dem: DemGrid | None = None,
     barriers: gpd.GeoDataFrame | gpd.GeoSeries | np.ndarray | None = None,
     connect_m: float | None = None,
-    connect_k: int = 4,
+    connect_k: int = 1,
     snap_m: float = 0.1,
 ) -> TravelGraph:
     """Build the travel graph (see the module docstring for its rules).
@@ -276,7 +315,7 @@ def build_graph(
     connect_m
         Longest walk from a cell or a point to a road vertex (default ``cell_m``).
     connect_k
-        Road vertices each cell is joined to.
+        Cells each road vertex is joined to (its nearest, by default).
     snap_m
         Road vertices closer than this are one node.
 
@@ -305,42 +344,35 @@ def build_graph(
         z = elevation_m(dem, xy[:, 0], xy[:, 1], crs=crs)
 
     cell_tree = cKDTree(cells_xy)
-    ci, cj, _ = _neighbours(cell_tree, cells_xy, k=9, radius_m=1.5 * cell_m)
-    keep = ci < cj
-    a = [ci[keep]]
-    b = [cj[keep]]
-    kinds = [np.full(a[0].size, 0, dtype=np.int8)]
-    road_tree = cKDTree(road_xy) if n_road else cKDTree(np.empty((0, 2)))
-    qi, qj, _ = _neighbours(road_tree, cells_xy, k=connect_k, radius_m=connect_m)
-    a.append(qi)
-    b.append(qj + road0)
-    kinds.append(np.full(qi.size, 1, dtype=np.int8))
-    pi, pj, _ = _neighbours(cell_tree, points_xy, k=2, radius_m=np.inf)
-    a.append(pi + point0)
-    b.append(pj)
-    pr, prj, _ = _neighbours(road_tree, points_xy, k=2, radius_m=connect_m)
-    a.append(pr + point0)
-    b.append(prj + road0)
-    kinds += [np.full(pi.size + pr.size, 2, dtype=np.int8)]
-    u = np.concatenate(a)
-    v = np.concatenate(b)
-    kind = np.concatenate(kinds)
+    ci, cj, cl = _cell_pairs(cells_xy, cell_tree, cell_m=cell_m)
+    ri, rj, rl = _neighbours(cell_tree, road_xy, k=connect_k, radius_m=connect_m)
+    road_tree = cKDTree(road_xy if n_road else np.empty((0, 2)))
+    pi, pj, pl = _neighbours(cell_tree, points_xy, k=2, radius_m=np.inf)
+    pr, prj, prl = _neighbours(road_tree, points_xy, k=2, radius_m=connect_m)
+    u = np.concatenate([ci, rj, pi + point0, pr + point0])
+    v = np.concatenate([cj, ri + road0, pj, prj + road0])
+    length = np.concatenate([cl, rl, pl, prl])
+    sizes = [ci.size, ri.size, pi.size + pr.size]
+    kind = np.repeat(np.arange(3, dtype=np.int8), sizes)
 
     parts = _barrier_parts(barriers, crs=crs)
     notes: list[str] = []
-    leaf_u = leaf_v = np.empty(0, dtype=np.int64)
     if parts.size:
         reach = max(1.5 * cell_m, connect_m)
-        cross = _crossing(parts, xy, u, v, reach_m=reach)
-        u, v, kind = u[~cross], v[~cross], kind[~cross]
+        keep = ~_crossing(parts, xy, u, v, reach_m=reach)
+        u, v, length, kind = u[keep], v[keep], length[keep], kind[keep]
         inside = np.zeros(n_cells, dtype=bool)
         within = shapely.STRtree(parts).query(shapely.points(cells_xy), "within")
         inside[within[0]] = True
         if inside.any() and not inside.all():
             outside = np.flatnonzero(~inside)
-            _, nearest = cKDTree(cells_xy[outside]).query(cells_xy[inside], workers=-1)
-            leaf_u = np.flatnonzero(inside)
-            leaf_v = outside[nearest]
+            leaf_l, nearest = cKDTree(cells_xy[outside]).query(
+                cells_xy[inside], workers=-1
+            )
+            u = np.concatenate([u, np.flatnonzero(inside)])
+            v = np.concatenate([v, outside[nearest]])
+            length = np.concatenate([length, leaf_l])
+            kind = np.concatenate([kind, np.full(nearest.size, 3, dtype=np.int8)])
         attached = np.zeros(n_points, dtype=bool)
         attached[u[kind == 2] - point0] = True
         if not attached.all():
@@ -348,18 +380,26 @@ def build_graph(
                 f"{int((~attached).sum())} service point(s) cut off by barriers "
                 "from every cell and road (they reach nobody)"
             )
-    u = np.concatenate([u, leaf_u])
-    v = np.concatenate([v, leaf_v])
-    kind = np.concatenate([kind, np.full(leaf_u.size, 3, dtype=np.int8)])
-    length = np.hypot(*(xy[u] - xy[v]).T)
     rise = None if z is None else z[v] - z[u]
     forward, backward = _offroad_minutes(length, rise, profile)
 
-    src = np.concatenate([u, v, ru + road0, rv + road0])
-    dst = np.concatenate([v, u, rv + road0, ru + road0])
-    minutes = np.concatenate([forward, backward, rmin, rmin])
-    minutes = np.maximum(minutes, _MIN_EDGE_MIN)
     n = n_cells + n_road + n_points
+    index = np.int32 if n < 2**31 - 1 else np.int64
+    m_off, m_road = u.size, ru.size
+    total = 2 * (m_off + m_road)
+    src = np.empty(total, dtype=index)
+    dst = np.empty(total, dtype=index)
+    minutes = np.empty(total)
+    parts_uv = ((u, v, forward), (v, u, backward))
+    parts_uv += ((ru + road0, rv + road0, rmin), (rv + road0, ru + road0, rmin))
+    offset = 0
+    for a_node, b_node, weight in parts_uv:
+        stop = offset + a_node.size
+        src[offset:stop] = a_node
+        dst[offset:stop] = b_node
+        minutes[offset:stop] = weight
+        offset = stop
+    np.maximum(minutes, _MIN_EDGE_MIN, out=minutes)
     matrix_t = sparse.csr_matrix((minutes, (dst, src)), shape=(n, n))
     counts = np.bincount(kind, minlength=4) * 2
     return TravelGraph(

@@ -444,3 +444,21 @@ def test_bad_user_profiles(tmp_path: Path, text: str, match: str):
 def test_unknown_mode():
     with pytest.raises(InputError, match="walk, motorbike, car"):
         load_travel_profile("horse")
+
+
+# ---------------------------------------------------------------- sample data
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def test_sample_roads_river_and_dem():
+    pytest.importorskip("rasterio")
+    roads = read_roads(DATA / "roads" / "roads.gpkg", layer="roads")
+    assert {"trunk", "secondary", "track"} == set(roads.road_class)
+    river = gpd.read_file(DATA / "roads" / "roads.gpkg", layer="barriers")
+    inner = river.to_crs(UTM).geometry.iloc[0].buffer(-1.0)
+    assert int((roads.to_crs(UTM).intersection(inner).length > 0).sum()) == 2
+    dem = read_dem(DATA / "dem" / "dem.tif")
+    assert np.nanmax(dem.elevation_m) > 1_000
+    sizes = sum(p.stat().st_size for p in DATA.rglob("*") if p.is_file())
+    assert sizes < 2_000_000

@@ -14,9 +14,9 @@ Nodes, in this order:
 Every road vertex is also joined by an off-road walk to its ``connect_k`` nearest
 cells (default 1: the cell it lies in) within ``connect_m`` (default ``cell_m``):
 the walk from the cell centre to the road; a cell no road passes walks to a
-neighbouring cell first. Edge weights are minutes; off-road weights follow the slope when a DEM is
-given (:func:`coverage.travel.terrain.offroad_speed_kmh`), so they differ uphill
-and downhill.
+neighbouring cell first. Edge weights are minutes; off-road weights follow the
+slope when a DEM is given (:func:`coverage.travel.terrain.offroad_speed_kmh`), so
+they differ uphill and downhill.
 
 Barriers (rivers, lakes) remove every off-road edge whose segment intersects one;
 road edges are never removed, so a road crosses a river exactly where the road

@@ -8,11 +8,12 @@ Nodes, in this order:
 2. the road vertices (``n_road``): the roads' vertices after densifying every line
    to at most ``cell_m / 2`` between vertices and snapping vertices closer than
    ``snap_m``, joined along the roads at the mode's speed for the road class;
-3. the service points (``n_points``), each joined by an off-road walk to its two
-   nearest cells and its two nearest road vertices (within ``connect_m``).
+3. the service points (``n_points``), each joined by an off-road walk to the cell
+   it lies in and that cell's 8 neighbours (its two nearest cells if it lies in
+   none) and to its two nearest road vertices within ``connect_m``.
 
-Every road vertex is also joined by an off-road walk to its ``connect_k`` nearest
-cells (default 1: the cell it lies in) within ``connect_m`` (default ``cell_m``):
+Every road vertex is also joined by an off-road walk to the cell it lies in (its
+nearest cell if it lies in none) within ``connect_m`` (default ``cell_m``):
 the walk from the cell centre to the road; a cell no road passes walks to a
 neighbouring cell first. Edge weights are minutes; off-road weights follow the
 slope when a DEM is given (:func:`coverage.travel.terrain.offroad_speed_kmh`), so
@@ -173,42 +174,124 @@ def _neighbours(
     return rows[found].astype(np.int64), idx[found].astype(np.int64), dist[found]
 
 
-def _cell_pairs(
-    cells_xy: np.ndarray, tree: cKDTree, *, cell_m: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return each pair of neighbouring cells once (8-neighbours on the grid)."""
-    empty = np.empty(0, dtype=np.int64)
-    if cells_xy.shape[0] == 0:
-        return empty, empty, np.empty(0)
-    scaled = (cells_xy - cells_xy.min(0)) / cell_m
-    ij = np.rint(scaled)
-    on_grid = (np.abs(scaled - ij) < 1e-6).all(1)
-    ij = ij.astype(np.int64) + 1
-    width = int(ij[:, 0].max()) + 2
-    on = np.flatnonzero(on_grid)
-    key = ij[on, 1] * width + ij[on, 0]
-    order = np.argsort(key, kind="stable")
-    sorted_key = key[order]
-    a, b, length = [], [], []
-    # Four forward offsets give every grid pair once; a loop over offsets only.
-    for dx, dy in ((1, 0), (0, 1), (1, 1), (-1, 1)):
-        target = key + dy * width + dx
-        pos = np.minimum(np.searchsorted(sorted_key, target), key.size - 1)
-        hit = np.flatnonzero(sorted_key[pos] == target)
-        a.append(on[hit])
-        b.append(on[order[pos[hit]]])
-        length.append(np.full(hit.size, cell_m * np.hypot(dx, dy)))
-    off = np.flatnonzero(~on_grid)
-    if off.size:
-        # Cells off the grid (a small commune's representative point) join any
-        # cell within 1.5 cells; a pair of two such cells is kept once.
-        qi, qj, dist = _neighbours(tree, cells_xy[off], k=9, radius_m=1.5 * cell_m)
-        qi = off[qi]
-        keep = (qi != qj) & (on_grid[qj] | (qi < qj))
-        a.append(qi[keep])
-        b.append(qj[keep])
-        length.append(dist[keep])
-    return np.concatenate(a), np.concatenate(b), np.concatenate(length)
+_DENSE_TABLE_MAX = 64_000_000
+_OFFSETS = ((1, 0), (0, 1), (1, 1), (-1, 1))
+
+
+class _CellGrid:
+    """Find cells by grid column and row (a dense table, or sorted keys if huge)."""
+
+    def __init__(self, cells_xy: np.ndarray, cell_m: float) -> None:
+        self.cells_xy = cells_xy
+        self.cell_m = cell_m
+        n = cells_xy.shape[0]
+        self.origin = cells_xy.min(0) if n else np.zeros(2)
+        scaled = (cells_xy - self.origin) / cell_m
+        ij = np.rint(scaled)
+        self.on_grid = (np.abs(scaled - ij) < 1e-6).all(1)
+        ij = ij.astype(np.int64) + 1
+        self.width = int(ij[:, 0].max()) + 2 if n else 2
+        self.height = int(ij[:, 1].max()) + 2 if n else 2
+        self.on = np.flatnonzero(self.on_grid)
+        self.key = ij[self.on, 1] * self.width + ij[self.on, 0]
+        self.table: np.ndarray | None = None
+        if self.width * self.height <= max(_DENSE_TABLE_MAX, 8 * n):
+            self.table = np.full(self.width * self.height, -1, dtype=np.int64)
+            self.table[self.key] = self.on
+        else:
+            order = np.argsort(self.key, kind="stable")
+            self.sorted_key = self.key[order]
+            self.sorted_cell = self.on[order]
+        self._tree: cKDTree | None = None
+
+    @property
+    def tree(self) -> cKDTree:
+        """KD-tree of all cells, built on first use."""
+        if self._tree is None:
+            self._tree = cKDTree(
+                self.cells_xy, balanced_tree=False, compact_nodes=False
+            )
+        return self._tree
+
+    def lookup(self, key: np.ndarray) -> np.ndarray:
+        """Return the cell at each key, ``-1`` where there is none."""
+        inside = (key >= 0) & (key < self.width * self.height)
+        out = np.full(key.size, -1, dtype=np.int64)
+        if self.table is not None:
+            out[inside] = self.table[key[inside]]
+            return out
+        if self.sorted_key.size == 0:
+            return out
+        pos = np.searchsorted(self.sorted_key, key[inside])
+        pos = np.minimum(pos, self.sorted_key.size - 1)
+        found = self.sorted_key[pos] == key[inside]
+        out[np.flatnonzero(inside)[found]] = self.sorted_cell[pos[found]]
+        return out
+
+    def keys_of(self, xy: np.ndarray) -> np.ndarray:
+        """Return the grid key of the cell containing each location."""
+        ij = np.rint((xy - self.origin) / self.cell_m).astype(np.int64) + 1
+        ok = (ij[:, 0] >= 1) & (ij[:, 0] < self.width - 1)
+        ok &= (ij[:, 1] >= 1) & (ij[:, 1] < self.height - 1)
+        return np.where(ok, ij[:, 1] * self.width + ij[:, 0], -1)
+
+    def pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Return each pair of neighbouring cells once (8-neighbours on the grid)."""
+        a, b, length = [], [], []
+        # Four forward offsets give every grid pair once; a loop over offsets only.
+        for dx, dy in _OFFSETS:
+            other = self.lookup(self.key + dy * self.width + dx)
+            hit = np.flatnonzero(other >= 0)
+            a.append(self.on[hit])
+            b.append(other[hit])
+            length.append(np.full(hit.size, self.cell_m * np.hypot(dx, dy)))
+        off = np.flatnonzero(~self.on_grid)
+        if off.size:
+            # Cells off the grid (a small commune's representative point) join any
+            # cell within 1.5 cells; a pair of two such cells is kept once.
+            qi, qj, dist = _neighbours(
+                self.tree, self.cells_xy[off], k=9, radius_m=1.5 * self.cell_m
+            )
+            qi = off[qi]
+            keep = (qi != qj) & (self.on_grid[qj] | (qi < qj))
+            a.append(qi[keep])
+            b.append(qj[keep])
+            length.append(dist[keep])
+        empty = [np.empty(0, dtype=np.int64)]
+        return (
+            np.concatenate(a or empty),
+            np.concatenate(b or empty),
+            np.concatenate(length or [np.empty(0)]),
+        )
+
+    def near(
+        self, xy: np.ndarray, *, radius_m: float, ring: bool = False
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Join locations to the cell containing them (and its ring of 8).
+
+        Locations with no containing grid cell get their nearest cell instead.
+        Returns (location index, cell index, distance) within ``radius_m``.
+        """
+        key = self.keys_of(xy)
+        offsets = [(dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)]
+        rows, cells = [], []
+        for dx, dy in offsets if ring else [(0, 0)]:
+            other = self.lookup(np.where(key >= 0, key + dy * self.width + dx, -1))
+            hit = np.flatnonzero(other >= 0)
+            rows.append(hit)
+            cells.append(other[hit])
+        row = np.concatenate(rows)
+        cell = np.concatenate(cells)
+        missing = np.ones(xy.shape[0], dtype=bool)
+        missing[row] = False
+        lost = np.flatnonzero(missing)
+        if lost.size and self.cells_xy.shape[0]:
+            qi, qj, _ = _neighbours(self.tree, xy[lost], k=2, radius_m=radius_m)
+            row = np.concatenate([row, lost[qi]])
+            cell = np.concatenate([cell, qj])
+        dist = np.hypot(*(xy[row] - self.cells_xy[cell]).T)
+        ok = dist <= radius_m
+        return row[ok], cell[ok], dist[ok]
 
 
 def _crossing(
@@ -287,7 +370,6 @@ def build_graph(
     dem: DemGrid | None = None,
     barriers: gpd.GeoDataFrame | gpd.GeoSeries | np.ndarray | None = None,
     connect_m: float | None = None,
-    connect_k: int = 1,
     snap_m: float = 0.1,
 ) -> TravelGraph:
     """Build the travel graph (see the module docstring for its rules).
@@ -314,8 +396,6 @@ def build_graph(
         Polygons no off-road walk crosses.
     connect_m
         Longest walk from a cell or a point to a road vertex (default ``cell_m``).
-    connect_k
-        Cells each road vertex is joined to (its nearest, by default).
     snap_m
         Road vertices closer than this are one node.
 
@@ -343,11 +423,11 @@ def build_graph(
     if dem is not None:
         z = elevation_m(dem, xy[:, 0], xy[:, 1], crs=crs)
 
-    cell_tree = cKDTree(cells_xy)
-    ci, cj, cl = _cell_pairs(cells_xy, cell_tree, cell_m=cell_m)
-    ri, rj, rl = _neighbours(cell_tree, road_xy, k=connect_k, radius_m=connect_m)
+    grid = _CellGrid(cells_xy, cell_m)
+    ci, cj, cl = grid.pairs()
+    ri, rj, rl = grid.near(road_xy, radius_m=connect_m)
     road_tree = cKDTree(road_xy if n_road else np.empty((0, 2)))
-    pi, pj, pl = _neighbours(cell_tree, points_xy, k=2, radius_m=np.inf)
+    pi, pj, pl = grid.near(points_xy, radius_m=np.inf, ring=True)
     pr, prj, prl = _neighbours(road_tree, points_xy, k=2, radius_m=connect_m)
     u = np.concatenate([ci, rj, pi + point0, pr + point0])
     v = np.concatenate([cj, ri + road0, pj, prj + road0])

@@ -188,7 +188,7 @@ class _CellGrid:
         self.origin = cells_xy.min(0) if n else np.zeros(2)
         scaled = (cells_xy - self.origin) / cell_m
         ij = np.rint(scaled)
-        self.on_grid = (np.abs(scaled - ij) < 1e-6).all(1)
+        self.on_grid: np.ndarray = np.asarray((np.abs(scaled - ij) < 1e-6).all(1))
         ij = ij.astype(np.int64) + 1
         self.width = int(ij[:, 0].max()) + 2 if n else 2
         self.height = int(ij[:, 1].max()) + 2 if n else 2
@@ -426,7 +426,11 @@ def build_graph(
     grid = _CellGrid(cells_xy, cell_m)
     ci, cj, cl = grid.pairs()
     ri, rj, rl = grid.near(road_xy, radius_m=connect_m)
-    road_tree = cKDTree(road_xy if n_road else np.empty((0, 2)))
+    road_tree = cKDTree(
+        road_xy if n_road else np.empty((0, 2)),
+        balanced_tree=False,
+        compact_nodes=False,
+    )
     pi, pj, pl = grid.near(points_xy, radius_m=np.inf, ring=True)
     pr, prj, prl = _neighbours(road_tree, points_xy, k=2, radius_m=connect_m)
     u = np.concatenate([ci, rj, pi + point0, pr + point0])
@@ -470,8 +474,12 @@ def build_graph(
     src = np.empty(total, dtype=index)
     dst = np.empty(total, dtype=index)
     minutes = np.empty(total)
-    parts_uv = ((u, v, forward), (v, u, backward))
-    parts_uv += ((ru + road0, rv + road0, rmin), (rv + road0, ru + road0, rmin))
+    parts_uv = (
+        (u, v, forward),
+        (v, u, backward),
+        (ru + road0, rv + road0, rmin),
+        (rv + road0, ru + road0, rmin),
+    )
     offset = 0
     for a_node, b_node, weight in parts_uv:
         stop = offset + a_node.size

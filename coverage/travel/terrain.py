@@ -52,7 +52,7 @@ def tobler_kmh(slope: np.ndarray | float) -> np.ndarray:
     Examples
     --------
     >>> round(float(tobler_kmh(0.0)), 3)
-    5.036
+    5.037
     """
     return 6.0 * np.exp(-3.5 * np.abs(np.asarray(slope, dtype=float) + 0.05))
 

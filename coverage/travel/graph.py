@@ -433,8 +433,10 @@ def build_graph(
     )
     pi, pj, pl = grid.near(points_xy, radius_m=np.inf, ring=True)
     pr, prj, prl = _neighbours(road_tree, points_xy, k=2, radius_m=connect_m)
-    u = np.concatenate([ci, rj, pi + point0, pr + point0])
-    v = np.concatenate([cj, ri + road0, pj, prj + road0])
+    n = n_cells + n_road + n_points
+    index = np.int32 if n < 2**31 - 1 else np.int64
+    u = np.concatenate([ci, rj, pi + point0, pr + point0], dtype=index)
+    v = np.concatenate([cj, ri + road0, pj, prj + road0], dtype=index)
     length = np.concatenate([cl, rl, pl, prl])
     sizes = [ci.size, ri.size, pi.size + pr.size]
     kind = np.repeat(np.arange(3, dtype=np.int8), sizes)
@@ -453,8 +455,8 @@ def build_graph(
             leaf_l, nearest = cKDTree(cells_xy[outside]).query(
                 cells_xy[inside], workers=-1
             )
-            u = np.concatenate([u, np.flatnonzero(inside)])
-            v = np.concatenate([v, outside[nearest]])
+            u = np.concatenate([u, np.flatnonzero(inside)], dtype=index)
+            v = np.concatenate([v, outside[nearest]], dtype=index)
             length = np.concatenate([length, leaf_l])
             kind = np.concatenate([kind, np.full(nearest.size, 3, dtype=np.int8)])
         attached = np.zeros(n_points, dtype=bool)
@@ -467,8 +469,6 @@ def build_graph(
     rise = None if z is None else z[v] - z[u]
     forward, backward = _offroad_minutes(length, rise, profile)
 
-    n = n_cells + n_road + n_points
-    index = np.int32 if n < 2**31 - 1 else np.int64
     m_off, m_road = u.size, ru.size
     total = 2 * (m_off + m_road)
     src = np.empty(total, dtype=index)

@@ -175,6 +175,29 @@ def test_slope_uphill_and_downhill_differ():
     assert up > down
 
 
+def test_roads_may_run_beyond_the_dem():
+    cells = np.column_stack([np.arange(0.0, 1_001, 100), np.zeros(11)])
+    result = travel_times_min(
+        cells,
+        np.array([[0.0, 0.0]]),
+        _roads([(0, 0), (9_000, 0)]),
+        cell_m=100,
+        profile=_profile(40.0, 5.0),
+        crs=UTM,
+        dem=_slope_dem(0.1),
+    )
+    assert result.minutes[-1] == pytest.approx(1.5, abs=1e-6)
+
+
+def test_far_roads_are_left_out():
+    cells = np.column_stack([np.arange(0.0, 1_001, 100), np.zeros(11)])
+    roads = _roads([(0, 0), (1_000, 0)], [(90_000, 0), (99_000, 0)])
+    result = travel_times_min(
+        cells, np.array([[0.0, 0.0]]), roads, cell_m=100, profile=_profile(), crs=UTM
+    )
+    assert result.graph.n_road == 21
+
+
 def test_dem_file_and_not_covering(tmp_path: Path):
     rasterio = pytest.importorskip("rasterio")
     from rasterio.transform import from_origin

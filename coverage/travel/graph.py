@@ -104,7 +104,7 @@ def _road_speeds(roads: gpd.GeoDataFrame, profile: TravelProfile) -> np.ndarray:
             "coverage.travel.roads.read_roads (class_map=...) first"
         )
         raise InputError(msg)
-    speed = np.array([profile.road_speed_kmh[c] for c in classes], dtype=float)
+    speed = np.array(roads["road_class"].map(profile.road_speed_kmh), dtype=float)
     if "speed_kmh" in roads:
         given = roads["speed_kmh"].to_numpy(dtype=float, na_value=np.nan)
         top = max(profile.road_speed_kmh.values())
@@ -419,9 +419,6 @@ def build_graph(
     road0 = n_cells
     point0 = n_cells + n_road
     xy = np.vstack([cells_xy, road_xy, points_xy])
-    z = None
-    if dem is not None:
-        z = elevation_m(dem, xy[:, 0], xy[:, 1], crs=crs)
 
     grid = _CellGrid(cells_xy, cell_m)
     ci, cj, cl = grid.pairs()
@@ -466,7 +463,16 @@ def build_graph(
                 f"{int((~attached).sum())} service point(s) cut off by barriers "
                 "from every cell and road (they reach nobody)"
             )
-    rise = None if z is None else z[v] - z[u]
+    rise = None
+    if dem is not None:
+        # Only nodes with an off-road edge need an elevation: roads may run
+        # beyond the DEM.
+        need = np.zeros(n, dtype=bool)
+        need[u] = True
+        need[v] = True
+        z = np.zeros(n)
+        z[need] = elevation_m(dem, xy[need, 0], xy[need, 1], crs=crs)
+        rise = z[v] - z[u]
     forward, backward = _offroad_minutes(length, rise, profile)
 
     m_off, m_road = u.size, ru.size

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import shapely
 from pyproj import CRS
 from scipy.sparse.csgraph import dijkstra
 
@@ -107,6 +108,7 @@ def travel_times_min(
     dem: DemGrid | str | Path | None = None,
     barriers: gpd.GeoDataFrame | gpd.GeoSeries | np.ndarray | None = None,
     connect_m: float | None = None,
+    road_margin_m: float | None = 20_000.0,
 ) -> TravelTimes:
     """Compute the travel time in minutes from every cell to its nearest point.
 
@@ -143,6 +145,10 @@ def travel_times_min(
     connect_m
         Longest off-road walk joining a cell or point directly to a road vertex
         (default ``cell_m``); farther cells walk through neighbouring cells.
+    road_margin_m
+        Roads farther than this from the bounding box of the cells and points are
+        left out (a national OSM extract for one province); ``None`` keeps all.
+        A detour that leaves the margin is not found.
 
     Returns
     -------
@@ -153,7 +159,8 @@ def travel_times_min(
     ------
     InputError
         Bad profile, road classes unknown to the profile, a DEM that does not
-        cover every cell, point and road vertex, or a geographic ``crs``.
+        cover every cell, point and road vertex next to them, or a geographic
+        ``crs``.
 
     Examples
     --------
@@ -177,13 +184,16 @@ def travel_times_min(
     if not isinstance(profile, TravelProfile):
         profile = load_travel_profile(profile)
     cells_xy = np.asarray(cells_xy, dtype=float).reshape(-1, 2)
+    points_xy = np.asarray(points_xy, dtype=float).reshape(-1, 2)
+    located = np.vstack([cells_xy, points_xy])
+    margin = float(cell_m if connect_m is None else connect_m)
+    lo = located.min(0) - margin if located.size else np.zeros(2)
+    hi = located.max(0) + margin if located.size else np.zeros(2)
+    if roads is not None and road_margin_m is not None and len(roads) and roads.crs:
+        roads = roads.to_crs(crs)
+        area = shapely.box(*(lo - road_margin_m), *(hi + road_margin_m))
+        roads = roads[roads.geometry.intersects(area)]
     if dem is not None and not isinstance(dem, DemGrid):
-        box = np.vstack([cells_xy, np.asarray(points_xy, dtype=float).reshape(-1, 2)])
-        if roads is not None and len(roads):
-            bounds = roads.to_crs(crs).total_bounds if roads.crs else None
-            if bounds is not None:
-                box = np.vstack([box, bounds.reshape(2, 2)])
-        lo, hi = box.min(0), box.max(0)
         dem = read_dem(
             dem,
             bounds=(lo[0], lo[1], hi[0], hi[1]),

@@ -22,6 +22,13 @@ Method
 6. Service points per commune by its class (ward, town, commune), placed inside
    the commune near its centre.
 
+Travel inputs (:func:`generate_travel`, from their own seeded generator so the
+files above do not change): a road network (a national road along the valleys,
+provincial roads from the city to every district town, a track from every commune
+centre to the nearest road), a river along the northern valley that every road
+crossing it stops at except two bridges, and a DEM with a ridge across the
+province.
+
 Run ``/work/venv/bin/python data/make_sample.py [OUT_DIR]`` (default: the folder
 of this script).
 """
@@ -42,7 +49,7 @@ import shapely
 from pyproj import CRS, Transformer
 from shapely import MultiPoint, Polygon
 
-__all__ = ["SEED", "generate", "main"]
+__all__ = ["SEED", "generate", "generate_travel", "main", "main_travel"]
 
 SEED = 20240515
 TARGET_AREA_KM2 = 4590.6
@@ -660,6 +667,223 @@ def main(out_dir: Path | str | None = None, *, seed: int = SEED) -> list[Path]:
     return written
 
 
+_TRAVEL_SEED_OFFSET = 11
+_UTM48N = "EPSG:32648"
+_RIVER_KM = (
+    (-48.0, 23.0),
+    (-30.0, 20.0),
+    (-22.0, 19.0),
+    (-9.0, 14.5),
+    (-4.0, 22.0),
+    (2.0, 40.0),
+    (4.0, 50.0),
+)
+_NATIONAL_KM = (
+    (40.0, 28.0),
+    (32.0, 26.0),
+    (16.0, 19.0),
+    (6.0, 17.0),
+    (-6.0, 12.0),
+    (-7.0, -1.0),
+    (-14.0, -13.0),
+    (-22.0, -6.0),
+    (-34.0, -2.0),
+    (-45.0, 0.0),
+)
+_RIDGE_KM = ((-38.0, -18.0), (32.0, 2.0))
+
+
+def _bent(rng: np.random.Generator, xy: np.ndarray, step_m: float) -> np.ndarray:
+    """Densify a polyline and bend it sideways (ends kept)."""
+    line = shapely.segmentize(shapely.LineString(xy), step_m)
+    pts = shapely.get_coordinates(line)
+    if len(pts) > 2:
+        t = np.linspace(0.0, 1.0, len(pts))
+        bend = np.sin(np.pi * t)[:, None] * rng.normal(0.0, step_m * 0.15, (1, 2))
+        jitter = rng.normal(0.0, step_m * 0.08, pts.shape)
+        jitter[[0, -1]] = 0.0
+        pts = pts + bend + jitter
+    return pts
+
+
+def _road_network(
+    rng: np.random.Generator, communes: list[_Commune], outline: Polygon
+) -> tuple[list[tuple[str, str, np.ndarray]], Polygon]:
+    """Return roads (class value, name, metres) and the river polygon (metres)."""
+    national = _bent(rng, np.array(_NATIONAL_KM) * 1000.0, 1_000.0)
+    roads: list[tuple[str, str, np.ndarray]] = [("Quốc lộ", "QL6 (mẫu)", national)]
+    city = np.array(_DISTRICTS[0][2]) * 1000.0
+    number = 430
+    for _, towns, _ in _DISTRICTS[1:]:
+        for town_name, place in towns:
+            xy = np.array([city, np.array(place) * 1000.0])
+            number += 3
+            roads.append(
+                ("Đường tỉnh", f"ĐT{number} {town_name}", _bent(rng, xy, 800.0))
+            )
+    network = shapely.union_all([shapely.LineString(r[2]) for r in roads])
+    for c in communes:
+        centre = shapely.Point(c.centre_m)
+        if shapely.distance(centre, network) < 600.0:
+            continue
+        target = shapely.get_coordinates(shapely.shortest_line(centre, network))[1]
+        xy = np.array([c.centre_m, target])
+        roads.append(
+            ("Đường dân sinh", f"Đường {_short(c.name)}", _bent(rng, xy, 500.0))
+        )
+    river = shapely.LineString(np.array(_RIVER_KM) * 1000.0).buffer(90.0)
+    river = river.intersection(outline.buffer(5_000.0))
+    crossing = [
+        i for i, r in enumerate(roads) if shapely.LineString(r[2]).intersects(river)
+    ]
+    # The first two crossings (national, then provincial roads) are the bridges.
+    bridges = set(crossing[:2])
+    out = []
+    area = outline.buffer(2_000.0)
+    for i, (cls, name, xy) in enumerate(roads):
+        geom = shapely.LineString(xy).intersection(area)
+        parts = (
+            [geom] if i in bridges else list(shapely.get_parts(geom.difference(river)))
+        )
+        out += [(cls, name, shapely.get_coordinates(p)) for p in parts if p.length > 0]
+    return out, river
+
+
+def _elevation_m(rng: np.random.Generator, xy_m: np.ndarray) -> np.ndarray:
+    ridge = shapely.LineString(np.array(_RIDGE_KM) * 1000.0)
+    d_ridge = shapely.distance(shapely.points(xy_m), ridge)
+    d_valley = _valley_distance_m(xy_m)
+    n = 6
+    k = 2.0 * np.pi / rng.uniform(8_000.0, 30_000.0, n)
+    angle = rng.uniform(0.0, 2.0 * np.pi, n)
+    phase = rng.uniform(0.0, 2.0 * np.pi, n)
+    arg = xy_m[:, :1] * (k * np.cos(angle)) + xy_m[:, 1:] * (k * np.sin(angle))
+    hills = (np.sin(arg + phase) * rng.uniform(40.0, 120.0, n)).sum(1)
+    z = (
+        250.0
+        + 1_100.0 * np.exp(-0.5 * (d_ridge / 5_000.0) ** 2)
+        + hills
+        - 180.0 * np.exp(-0.5 * (d_valley / 2_500.0) ** 2)
+    )
+    return np.maximum(z, 20.0)
+
+
+def generate_travel(seed: int = SEED) -> dict[str, bytes]:
+    """Generate the sample road network, river barrier and DEM.
+
+    Parameters
+    ----------
+    seed
+        Seed of the province (the same as :func:`generate`); the travel inputs
+        draw from their own generator seeded with ``seed + 11``.
+
+    Returns
+    -------
+    dict
+        File content by path relative to the data folder
+        (``roads/roads.gpkg`` with layers ``roads`` and ``barriers``,
+        ``dem/dem.tif``).
+    """
+    import tempfile
+
+    import geopandas as gpd
+    import pyogrio
+    import rasterio
+    from rasterio.transform import from_origin
+
+    rng_province = np.random.default_rng(seed)
+    outline = _outline(np.random.default_rng(seed))
+    communes = _communes(rng_province)
+    rng = np.random.default_rng(seed + _TRAVEL_SEED_OFFSET)
+    roads, river = _road_network(rng, communes, outline)
+    to_ll = lambda xy: _to_lonlat(xy).round(6)  # noqa: E731
+    road_layer = gpd.GeoDataFrame(
+        {
+            "loai_duong": [r[0] for r in roads],
+            "ten_duong": [r[1] for r in roads],
+            "synthetic": True,
+        },
+        geometry=[shapely.LineString(to_ll(r[2])) for r in roads],
+        crs="EPSG:4326",
+    )
+    river_ll = shapely.transform(river, to_ll)
+    barrier_layer = gpd.GeoDataFrame(
+        {"ten": ["Sông Đà (mẫu tổng hợp)"], "synthetic": [True]},
+        geometry=[river_ll],
+        crs="EPSG:4326",
+    )
+    pixel_m = 250.0
+    to_utm = Transformer.from_crs(_LAEA, _UTM48N, always_xy=True)
+    to_laea = Transformer.from_crs(_UTM48N, _LAEA, always_xy=True)
+    box = np.array(outline.buffer(3_000.0).bounds).reshape(2, 2)
+    corners = np.column_stack(
+        to_utm.transform(box[[0, 0, 1, 1], 0], box[[0, 1, 0, 1], 1])
+    )
+    x0, y1 = (
+        np.floor(corners.min(0)[0] / pixel_m) * pixel_m,
+        np.ceil(corners.max(0)[1] / pixel_m) * pixel_m,
+    )
+    width = int(np.ceil((corners[:, 0].max() - x0) / pixel_m))
+    height = int(np.ceil((y1 - corners[:, 1].min()) / pixel_m))
+    cx = x0 + (np.arange(width) + 0.5) * pixel_m
+    cy = y1 - (np.arange(height) + 0.5) * pixel_m
+    gx, gy = np.meshgrid(cx, cy)
+    lx, ly = to_laea.transform(gx.ravel(), gy.ravel())
+    z = _elevation_m(rng, np.column_stack([lx, ly])).reshape(height, width)
+    out: dict[str, bytes] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": "2024-05-15T00:00:00Z"})
+        gpkg = Path(tmp) / "roads.gpkg"
+        road_layer.to_file(gpkg, layer="roads", engine="pyogrio")
+        barrier_layer.to_file(gpkg, layer="barriers", engine="pyogrio")
+        out["roads/roads.gpkg"] = gpkg.read_bytes()
+        tif = Path(tmp) / "dem.tif"
+        with rasterio.open(
+            tif,
+            "w",
+            driver="GTiff",
+            width=width,
+            height=height,
+            count=1,
+            dtype="int16",
+            crs=_UTM48N,
+            transform=from_origin(x0, y1, pixel_m, pixel_m),
+            compress="deflate",
+            predictor=2,
+            nodata=-32768,
+        ) as dst:
+            dst.write(np.round(z).astype(np.int16), 1)
+            dst.update_tags(DESCRIPTION="SYNTHETIC DEM (make_sample.py), metres")
+        out["dem/dem.tif"] = tif.read_bytes()
+    return out
+
+
+def main_travel(out_dir: Path | str | None = None, *, seed: int = SEED) -> list[Path]:
+    """Write the travel sample files (roads, river barrier, DEM) under ``out_dir``.
+
+    Parameters
+    ----------
+    out_dir
+        Folder receiving ``roads/`` and ``dem/`` (default: this script's folder).
+    seed
+        Seed of the province.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written.
+    """
+    root = Path(out_dir) if out_dir is not None else Path(__file__).resolve().parent
+    written = []
+    for relative, content in generate_travel(seed).items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+        written.append(path)
+    return written
+
+
 if __name__ == "__main__":
-    for path in main(sys.argv[1] if len(sys.argv) > 1 else None):
+    target = sys.argv[1] if len(sys.argv) > 1 else None
+    for path in [*main(target), *main_travel(target)]:
         print(f"{path} ({path.stat().st_size:,} bytes)")

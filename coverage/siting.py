@@ -216,11 +216,13 @@ def _pairs_within(
     )
 
 
-def _milp_options(remaining_s: float, mip_rel_gap: float) -> dict[str, Any]:
+def _milp_options(
+    remaining_s: float, mip_rel_gap: float, *, presolve: bool = True
+) -> dict[str, Any]:
     return {
         "time_limit": max(remaining_s, 0.05),
         "mip_rel_gap": mip_rel_gap,
-        "presolve": False,
+        "presolve": presolve,
     }
 
 
@@ -257,6 +259,41 @@ def _median_pairs(
     return pi[keep], pj[keep], pd[keep]
 
 
+def _equal_rows(sets: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray] | None:
+    """Group the non-empty rows of a 0/1 matrix that hold the same columns.
+
+    Rows are grouped by two random 64-bit hashes of their column sets and the
+    grouping is then verified entry by entry; ``None`` if any check fails (the
+    caller then keeps every row).
+
+    Returns
+    -------
+    (first, inverse) or None
+        ``first``: one row index per group; ``inverse``: the group of every row.
+    """
+    m, n = sets.shape
+    sets.sort_indices()
+    nnz = np.diff(sets.indptr)
+    if m == 0 or np.any(nnz == 0):
+        return None
+    keys = np.random.default_rng(12345).integers(0, 2**63, size=(2, n), dtype=np.uint64)
+    starts = sets.indptr[:-1]
+    h1 = np.add.reduceat(keys[0][sets.indices], starts)
+    h2 = np.add.reduceat(keys[1][sets.indices], starts)
+    _, first, inv = np.unique(
+        np.stack([h1, h2, nnz.astype(np.uint64)], axis=1),
+        axis=0,
+        return_index=True,
+        return_inverse=True,
+    )
+    inv = inv.ravel()
+    t = np.arange(sets.nnz) - np.repeat(starts, nnz)
+    rep = np.repeat(sets.indptr[first[inv]], nnz) + t
+    if not np.array_equal(sets.indices, sets.indices[rep]):
+        return None
+    return first, inv
+
+
 def _merge_equal_rows(
     sets: sparse.csr_matrix, cost: np.ndarray
 ) -> tuple[sparse.csr_matrix, np.ndarray]:
@@ -264,33 +301,13 @@ def _merge_equal_rows(
 
     Each ``z`` appears in its own row only and has a positive cost, so at the
     optimum ``z = max(0, 1 - y(S))``: rows with equal sets ``S`` take equal values
-    and one row with the summed cost is the same model. Rows are grouped by two
-    random 64-bit set hashes and the grouping is verified entry by entry.
+    and one row with the summed cost is the same model.
     """
-    m, n = sets.shape
-    if m == 0:
+    groups = _equal_rows(sets)
+    if groups is None:
         return sets, cost
-    sets.sort_indices()
-    rng = np.random.default_rng(12345)
-    keys = rng.integers(0, 2**63, size=(2, n), dtype=np.uint64)
-    nnz = np.diff(sets.indptr)
-    starts = sets.indptr[:-1]
-    h1 = np.add.reduceat(keys[0][sets.indices], starts)
-    h2 = np.add.reduceat(keys[1][sets.indices], starts)
-    _, rep_first, inv = np.unique(
-        np.stack([h1, h2, nnz.astype(np.uint64)], axis=1),
-        axis=0,
-        return_index=True,
-        return_inverse=True,
-    )
-    inv = inv.ravel()
-    rep = rep_first[inv]
-    t = np.arange(sets.nnz) - np.repeat(starts, nnz)
-    same = sets.indices == sets.indices[np.repeat(sets.indptr[rep], nnz) + t]
-    if not np.all(same):
-        return sets, cost
-    merged_cost = np.bincount(inv, weights=cost, minlength=len(rep_first))
-    return sets[rep_first], merged_cost
+    first, inv = groups
+    return sets[first], np.bincount(inv, weights=cost, minlength=len(first))
 
 
 def _median_model(
@@ -450,8 +467,9 @@ def solve_p_median(
             ],
             integrality=np.concatenate([np.ones(ny), np.zeros(nvar - ny)]),
             bounds=Bounds(0.0, 1.0),
+            # HiGHS presolve costs more than it saves on this already reduced model
             options=_milp_options(
-                time_limit_s - (time.perf_counter() - t0), mip_rel_gap
+                time_limit_s - (time.perf_counter() - t0), mip_rel_gap, presolve=False
             ),
         )
         if res.x is None:
@@ -812,25 +830,42 @@ def solve_capacitated_cover(
     reach = np.zeros(len(d), bool)
     reach[pi] = True
     out_of_reach = live[~reach[live]]
-    is_cand = pf >= n_ex
+    # cells reaching the same points are one demand row (their split is free)
+    reached = np.flatnonzero(reach)
+    rowmap = np.full(len(d), -1, np.int64)
+    rowmap[reached] = np.arange(len(reached))
+    reach_sets = sparse.csr_matrix(
+        (np.ones(len(pi)), (rowmap[pi], pf)), shape=(len(reached), len(sites))
+    )
+    reach_sets.sum_duplicates()
+    groups = _equal_rows(reach_sets)
+    first, inv = groups if groups is not None else (np.arange(len(reached)),) * 2
+    gpop = np.bincount(inv, weights=pop[reached], minlength=len(first))
+    gsets = reach_sets[first].tocoo()
+    gi, gf = gsets.row.astype(np.int64), gsets.col.astype(np.int64)
+    is_cand = gf >= n_ex
     before_obj, _, _ = _cover_lp(
-        pop, cap, pi[~is_cand], pf[~is_cand], len(d), len(sites)
+        gpop, cap, gi[~is_cand], gf[~is_cand], len(first), len(sites)
     )
     x, y, status, bound, stats = _cover_milp(
-        pop,
+        gpop,
         cap,
-        pi,
-        pf,
+        gi,
+        gf,
         n_ex,
-        len(d),
+        len(first),
         len(sites),
         k,
         time_limit_s - (time.perf_counter() - t0),
         mip_rel_gap,
     )
+    stats["n_demand_rows"] = len(first)
     sel = np.flatnonzero(y > 0.5)
-    covered = np.bincount(pi, weights=x, minlength=len(d))
-    load = np.bincount(pf, weights=x, minlength=len(sites))
+    gcov = np.bincount(gi, weights=x, minlength=len(first))
+    covered = np.zeros(len(d))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        covered[reached] = gcov[inv] * pop[reached] / gpop[inv]
+    load = np.bincount(gf, weights=x, minlength=len(sites))
     objective = float(covered.sum())
     bound = max(bound, objective)
     gap = (bound - objective) / bound if bound > 0 else 0.0
@@ -958,24 +993,14 @@ def _cover_milp(
         shape=(m, npair + n_cand),
     )
     fac_ub = np.concatenate([cap[:n_ex], np.zeros(n_cand)])
-    # x_ij <= P_i y_j tightens the relaxation of candidate pairs
-    cp = np.flatnonzero(pf >= n_ex)
-    a_link = sparse.csr_matrix(
-        (
-            np.concatenate([np.ones(len(cp)), -pop[pi[cp]]]),
-            (
-                np.tile(np.arange(len(cp)), 2),
-                np.concatenate([cp, npair + pf[cp] - n_ex]),
-            ),
-        ),
-        shape=(len(cp), npair + n_cand),
-    )
+    # no x_ij <= P_i y_j rows: they tighten the relaxation but make its LP far
+    # slower to solve than the capacity rows alone
     card = sparse.csr_matrix(
         (np.ones(n_cand), (np.zeros(n_cand, np.int64), cand_cols)),
         shape=(1, npair + n_cand),
     )
-    a = sparse.vstack([a_dem, a_fac, a_link, card]).tocsr()
-    ub = np.concatenate([pop, fac_ub, np.zeros(len(cp)), [float(min(k, n_cand))]])
+    a = sparse.vstack([a_dem, a_fac, card]).tocsr()
+    ub = np.concatenate([pop, fac_ub, [float(min(k, n_cand))]])
     res = milp(
         np.concatenate([-np.ones(npair), np.zeros(n_cand)]),
         constraints=[LinearConstraint(a, -np.inf, ub)],

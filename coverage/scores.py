@@ -319,11 +319,10 @@ def capacity_load(
         msg = f"capacity must have one value >= 0 per point ({len(p)})"
         raise InputError(msg)
     if len(p) == 0:
-        nearest = np.full(len(d), -1, dtype=np.int64)
-        served = np.zeros(0)
+        nearest: np.ndarray = np.full(len(d), -1, dtype=np.int64)
+        served: np.ndarray = np.zeros(0)
     else:
-        _, nearest = cKDTree(p).query(d)
-        nearest = np.asarray(nearest, dtype=np.int64)
+        nearest = np.asarray(cKDTree(p).query(d)[1], dtype=np.int64)
         served = np.bincount(nearest, weights=pop, minlength=len(p))
     with np.errstate(divide="ignore", invalid="ignore"):
         load = served / cap
@@ -395,7 +394,7 @@ def floating_catchment(
     supply: np.ndarray,
     pairs: CostPairs,
     *,
-    edges: Sequence[float],
+    edges: Sequence[float] | np.ndarray,
     weights: Sequence[float],
 ) -> FCAResult:
     """Two-step floating catchment with a step decay (the common core).

@@ -12,14 +12,19 @@ Safe reduction: a candidate not strictly closer to cell ``i`` than its nearest
 existing point can never be its nearest open point, so only those pairs are built;
 without existing points, the nearest open point of a cell is among its
 ``n_candidates - k + 1`` nearest candidates (at most ``n_candidates - k`` stay
-closed). The model is the radius formulation of Elloumi (2010) in its chained form:
-for the distinct distances ``D_i^0 < ... < D_i^m`` of cell ``i`` (the last being
-the nearest existing point), ``z_ik`` is 1 when no open point is within
-``D_i^{k-1}``, with ``z_i1 + sum_{d_ij = D_i^0} y_j >= 1`` and
-``z_ik - z_i,k-1 + sum_{d_ij = D_i^{k-1}} y_j >= 0``; the cost is
-``P_i (D_i^0 + sum_k (D_i^k - D_i^{k-1}) z_ik)``. Its LP bound equals that of the
-strong assignment formulation with one variable per distinct distance and linear
-size in the number of reduced pairs.
+closed). The model is the radius formulation of Elloumi (2010): for the distinct
+distances ``D_i^0 < ... < D_i^m`` of cell ``i`` (the last being its nearest existing
+point), ``z_ik`` is 1 when no open point is within ``D_i^{k-1}``, with
+``z_ik + sum_{d_ij <= D_i^{k-1}} y_j >= 1`` and cost
+``P_i (D_i^0 + sum_k (D_i^k - D_i^{k-1}) z_ik)``. Each ``z`` sits in one row only,
+so rows of different cells with the same site set merge into one with the summed
+cost (exact; most rows merge). When the ladders are long (few or no existing
+points) the chained form ``z_ik - z_i,k-1 + sum_{d_ij = D_i^{k-1}} y_j >= 0`` keeps
+the model linear in the number of pairs (:data:`CHAIN_FACTOR`). Both have the LP
+bound of the strong assignment formulation. Should HiGHS reach the time limit
+without a solution, a greedy one is returned with the proven bound. Without
+existing points this is the classical p-median, much harder than the reduced
+problem with existing points.
 
 p-center (:func:`solve_p_center`): minimise the largest distance of a populated cell
 to its nearest open point. The optimum is one of the sorted distinct cell-to-point
@@ -48,6 +53,7 @@ from scipy.spatial import cKDTree
 from .errors import InputError, SolverError
 
 __all__ = [
+    "CHAIN_FACTOR",
     "DISTANCE_TOLERANCE_M",
     "SitingResult",
     "solve_capacitated_cover",
@@ -55,6 +61,10 @@ __all__ = [
     "solve_p_median",
 ]
 
+#: The p-median model switches from the radius formulation with one row per level
+#: listing every nearer site to its chained form (linear size) when the former
+#: would have more than this many times the non-zeros of the latter.
+CHAIN_FACTOR = 4
 #: Distances up to the radius plus this count as within it (capacitated covering).
 DISTANCE_TOLERANCE_M = 1e-3
 
@@ -358,22 +368,38 @@ def _median_model(
     ycol[is_site] = ycol_all.ravel()
     site_rows = is_site & ~last[level]
     ny, nz = len(used_sites), len(zlev)
-    # z_g + (sites below level g) >= 1: a site enters every row above its level
     grp = np.cumsum(first) - 1
     last_of = np.flatnonzero(last)[grp]
     lam = level[site_rows]
     count = last_of[lam] - lam
-    offset = np.repeat(np.cumsum(count) - count, count)
-    g = np.repeat(lam + 1, count) + np.arange(int(count.sum())) - offset
-    sets = sparse.csr_matrix(
-        (np.ones(len(g)), (zcol[g], np.repeat(ycol[site_rows], count))),
-        shape=(nz, ny),
-    )
-    sets.sum_duplicates()
-    sets, z_cost = _merge_equal_rows(sets, z_cost)
-    nz = sets.shape[0]
-    a = sparse.hstack([sets, sparse.identity(nz, format="csr")]).tocsr()
-    lb = np.ones(nz)
+    n_site_rows = int(site_rows.sum())
+    if count.sum() <= CHAIN_FACTOR * (nz + n_site_rows):
+        # z_g + (sites below level g) >= 1: a site enters every row above its level;
+        # no z-to-z links, so equal rows merge and the LP solves fast
+        offset = np.repeat(np.cumsum(count) - count, count)
+        g = np.repeat(lam + 1, count) + np.arange(int(count.sum())) - offset
+        sets = sparse.csr_matrix(
+            (np.ones(len(g)), (zcol[g], np.repeat(ycol[site_rows], count))),
+            shape=(nz, ny),
+        )
+        sets.sum_duplicates()
+        sets, z_cost = _merge_equal_rows(sets, z_cost)
+        nz = sets.shape[0]
+        a = sparse.hstack([sets, sparse.identity(nz, format="csr")]).tocsr()
+        lb = np.ones(nz)
+    else:
+        # long ladders (few or no existing points): the chained form, linear in size,
+        # z_g - z_{g-1} + (sites at level g-1) >= 0, with z at the first level = 1
+        rows_z = np.arange(nz)
+        prev_is_z = ~first[zlev - 1]
+        rows = [rows_z, rows_z[prev_is_z], zcol[lam + 1]]
+        cols = [ny + rows_z, ny + zcol[zlev[prev_is_z] - 1], ycol[site_rows]]
+        vals = [np.ones(nz), -np.ones(int(prev_is_z.sum())), np.ones(n_site_rows)]
+        a = sparse.csr_matrix(
+            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+            shape=(nz, ny + nz),
+        )
+        lb = np.where(prev_is_z, 0.0, 1.0)
     uncovered = np.ones(n, bool)
     uncovered[g_cell] = False
     return {
@@ -472,10 +498,14 @@ def solve_p_median(
                 time_limit_s - (time.perf_counter() - t0), mip_rel_gap, presolve=False
             ),
         )
-        if res.x is None:
+        if res.x is not None:
+            sel = np.sort(model["sites"][res.x[:ny] > 0.5])
+        elif res.status == 1:
+            # time limit before HiGHS found a solution: the greedy one, with the bound
+            sel = _greedy_median(wl, d_exist, pi, pj, pd, k_eff)
+        else:
             msg = f"the p-median MILP found no solution: {res.message}"
             raise SolverError(msg)
-        sel = np.sort(model["sites"][res.x[:ny] > 0.5])
         status = STATUS_OPTIMAL if res.status == 0 else STATUS_FEASIBLE
         bound_extra = res.mip_dual_bound
         detail = ""
@@ -484,8 +514,11 @@ def solve_p_median(
     dist[pop <= 0] = np.nan
     dist[live] = _open_distance(dl, ex, cand, sel)
     objective = float(np.sum(wl * dist[live]))
-    if bound_extra is None or not np.isfinite(bound_extra):
+    if status == STATUS_OPTIMAL and bound_extra is None:
         bound = objective
+    elif bound_extra is None or not np.isfinite(bound_extra):
+        # every cell at least at its nearest kept distance
+        bound = min(objective, model["constant"])
     else:
         bound = min(objective, float(bound_extra) + model["constant"])
     gap = (objective - bound) / objective if objective > 0 else 0.0
@@ -506,6 +539,35 @@ def solve_p_median(
         solve_time_s=time.perf_counter() - t0,
         stats=stats,
     )
+
+
+def _greedy_median(
+    w: np.ndarray,
+    d_exist: np.ndarray,
+    pi: np.ndarray,
+    pj: np.ndarray,
+    pd: np.ndarray,
+    k: int,
+) -> np.ndarray:
+    """Add, ``k`` times, the site that most reduces the weighted distance."""
+    if len(pi) == 0:
+        return np.zeros(0, np.int64)
+    far = float(pd.max()) * 2 + 1.0
+    cur = np.where(np.isfinite(d_exist), d_exist, far)
+    n_sites = int(pj.max()) + 1
+    chosen: list[int] = []
+    for _ in range(k):
+        gain = np.bincount(
+            pj, weights=w[pi] * np.maximum(cur[pi] - pd, 0.0), minlength=n_sites
+        )
+        gain[chosen] = -1.0
+        j = int(np.argmax(gain))
+        if gain[j] <= 0:
+            break
+        chosen.append(j)
+        at = pj == j
+        np.minimum.at(cur, pi[at], pd[at])
+    return np.array(sorted(chosen), dtype=np.int64)
 
 
 def _median_infeasible(

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.spatial.distance import cdist
 
+from coverage import siting
 from coverage.errors import InputError
 from coverage.siting import solve_capacitated_cover, solve_p_center, solve_p_median
 
@@ -141,6 +142,16 @@ def test_p_median_and_p_center_match_enumeration(seed, k, e):
     assert cen.objective == pytest.approx(_brute(d, pop, ex, cand, k, "center"))
     assert len(med.selected) <= k
     assert len(cen.selected) <= k
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_p_median_chained_form_matches_enumeration(seed, monkeypatch):
+    monkeypatch.setattr(siting, "CHAIN_FACTOR", 0)
+    d, pop, ex, cand = _instance(seed, e=seed % 3)
+    res = siting.solve_p_median(d, pop, ex, cand, 2)
+    assert res.status == "optimal"
+    assert res.objective == pytest.approx(_brute(d, pop, ex, cand, 2, "median"))
+    assert res.bound == pytest.approx(res.objective)
 
 
 @settings(max_examples=20, deadline=None)

@@ -13,7 +13,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from coverage.maps import RATIO_BINS, build_map, write_map
+from coverage.benchmarks import Benchmark
+from coverage.maps import (
+    MISSING,
+    NEEDED_BINS,
+    NO_POINT,
+    RATIO_BINS,
+    build_map,
+    share_bins,
+    write_map,
+)
 
 sys.path.insert(0, str(Path(__file__).parent))
 from browser_support import (
@@ -22,7 +31,9 @@ from browser_support import (
     XSS_NAME,
     Browser,
     artifact,
+    choropleth_share,
     grid_layers,
+    national_layers,
     province_layers,
     require_browser,
 )
@@ -416,5 +427,84 @@ def test_template_syntax_shows_as_text(browser, tmp_path):
     try:
         assert name in _tooltip_after_hover(page, "C05")
         assert errors == []
+    finally:
+        page.close()
+
+
+#: Least share of the country's pixels that must show a choropleth colour at the
+#: initial (national) zoom: 0.11 with the former black outlines and default
+#: clusters, about 0.68 now (clusters and province lines take the rest).
+NATIONAL_MIN_CHOROPLETH_SHARE = 0.6
+
+
+@pytest.fixture(scope="module")
+def national(tmp_path_factory):
+    communes, points = national_layers()
+    bench = Benchmark(name="national", title="n", radius_km=5.0, people_per_point=8000)
+    fmap = build_map(communes, points, benchmark=bench, title="National test map")
+    return communes, write_map(fmap, tmp_path_factory.mktemp("nat") / "national.html")
+
+
+def test_national_zoom_shows_the_choropleth(browser, national):
+    _communes, path = national
+    page, _router, errors = browser.open(path, tiles=False, width=1400, height=900)
+    try:
+        zoom = page.evaluate("window.coverageMap.map.getZoom()")
+        assert zoom <= 7
+        page.screenshot(path=str(artifact("national_initial.png")))
+        page.evaluate(
+            "document.querySelectorAll('.leaflet-control-container, .cv-title')"
+            ".forEach(e => { e.style.display = 'none'; })"
+        )
+        colours = [b.colour for b in (*RATIO_BINS, NO_POINT, MISSING)]
+        png = page.screenshot(path=str(artifact("national_map_only.png")))
+        share = choropleth_share(png, colours)
+        assert share > NATIONAL_MIN_CHOROPLETH_SHARE, share
+        # closer in, the outlines come back
+        widths = page.evaluate(
+            "(() => { const m = window.coverageMap.map;"
+            " m.setZoom(11, {animate: false});"
+            " const p = document.querySelector('path.cv-province');"
+            " return p.getAttribute('stroke-width'); })()"
+        )
+        assert float(widths) >= 2
+        assert [e for e in errors if "pageerror" in e] == []
+    finally:
+        page.close()
+
+
+def _rgb(css: str) -> tuple[float, ...]:
+    return tuple(float(v) for v in re.findall(r"[\d.]+", css)[:3])
+
+
+def test_clusters_are_not_choropleth_colours(browser, national):
+    _communes, path = national
+    page, _router, errors = browser.open(path, tiles=False, width=1400, height=900)
+    try:
+        icons = page.locator(".cv-cluster-icon")
+        assert icons.count() > 5
+        styles = page.eval_on_selector_all(
+            ".cv-cluster-icon, .cv-legend .cv-cluster",
+            "els => els.map(e => { const s = getComputedStyle(e);"
+            " return [s.backgroundColor, s.borderTopColor, s.color]; })",
+        )
+        bins = [
+            b.colour
+            for b in (*RATIO_BINS, *NEEDED_BINS, *share_bins(0.95), NO_POINT, MISSING)
+        ]
+        bin_rgb = [tuple(int(c[i : i + 2], 16) for i in (1, 3, 5)) for c in bins]
+        for triple in styles:
+            for css in triple:
+                rgb = _rgb(css)
+                for ref in bin_rgb:
+                    assert (
+                        max(abs(a - b) for a, b in zip(rgb, ref, strict=True)) > 40
+                    ), (css, ref)
+        legend = page.locator(".cv-legend-points").inner_text()
+        assert "not a coverage class" in legend
+        assert (
+            page.locator(".marker-cluster-small, .marker-cluster-medium").count() == 0
+        )
+        assert [e for e in errors if "pageerror" in e] == []
     finally:
         page.close()

@@ -22,6 +22,7 @@ from ..errors import InputError
 from ..geo import dissolve_tiling, to_metric, to_wgs84
 from ..i18n import label, translate_reasons
 from .classify import KIND_COLOURS, MISSING, NO_POINT, LayerSpec, _fmt, _layer_specs
+from .text import map_label
 
 __all__ = ["map_data", "simplify_coverage"]
 
@@ -210,7 +211,7 @@ def _points_legend_html(
     if clustered:
         rows.append(
             '<div class="cv-bin"><span class="cv-dot cv-cluster">3</span>'
-            f"{e(label('map.legend.clustered', lang))}</div>"
+            f"{e(map_label('map.legend.clustered', lang))}</div>"
         )
     if proposed:
         rows.append(
@@ -268,6 +269,7 @@ def map_data(
     show_rings: bool = False,
     cluster_above: int = 300,
     level: str = "commune",
+    outline_zooms: tuple[int, int] = (8, 10),
 ) -> dict:
     """Return everything the page draws, as JSON-ready data (see :func:`build_map`).
 
@@ -450,6 +452,7 @@ def map_data(
         "cluster": len(pts["lat"]) > cluster_above,
         "ringsKm": benchmark.radius_km,
         "showRings": bool(show_rings),
+        "outlineZooms": [int(outline_zooms[0]), int(outline_zooms[1])],
         "uncovered": uncovered_features,
         "proposed": proposed_data,
         "noPointColour": NO_POINT.colour,

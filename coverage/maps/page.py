@@ -186,6 +186,7 @@ def build_map(
     offline: bool = False,
     cluster_above: int = 300,
     level: str = "commune",
+    outline_zooms: tuple[int, int] = (8, 10),
 ) -> folium.Map:
     """Build the interactive gap map.
 
@@ -230,6 +231,11 @@ def build_map(
         and code (no ``commune_code``/``commune_name`` needed); tooltips, popups,
         search, legend and subtitle then speak of provinces, and no outlines are
         dissolved from them.
+    outline_zooms
+        Zoom levels at which outlines thicken: below the first, communes have no
+        outline, districts are hidden and provinces are thin grey lines (the
+        national view, where the choropleth must show); below the second, thin
+        lines; from the second on, full outlines.
 
     Returns
     -------
@@ -257,6 +263,7 @@ def build_map(
         show_rings=show_rings,
         cluster_above=cluster_above,
         level=level,
+        outline_zooms=outline_zooms,
     )
     bounds = to_wgs84(communes).total_bounds
     centre = (

@@ -63,6 +63,18 @@ function popupFor(p) {
   return box;
 }
 
+// Outline weights follow the zoom: at national zoom thick outlines would hide
+// the choropleth (band 0: country, 1: province, 2: district and closer).
+function zoomBand() {
+  var z = map.getZoom();
+  return z < D.outlineZooms[0] ? 0 : z < D.outlineZooms[1] ? 1 : 2;
+}
+var COMMUNE_WEIGHT = [0, 0.3, 0.6];
+var NOPOINT_WEIGHT = [1, 2, 3];
+var DISTRICT_STYLE = [{weight: 0, opacity: 0}, {weight: 0.9, color: '#444', opacity: 0.8},
+  {weight: 1.6, color: '#222', opacity: 0.9}];
+var PROVINCE_STYLE = [{weight: 0.8, color: '#777', opacity: 0.9},
+  {weight: 1.6, color: '#333', opacity: 0.9}, {weight: 3, color: '#000', opacity: 0.9}];
 var baseLayers = {};
 var communeLayers = {};
 var byCode = {};
@@ -74,10 +86,11 @@ D.layers.forEach(function (spec, li) {
       var fill = k >= 100 ? (k === 100 ? D.noPointColour : D.missingColour)
         : spec.colours[k];
       if (k === 100 && !spec.fillSpecial) fill = D.missingColour;
+      var zb = zoomBand();
       var st = {className: 'cv-commune cv-layer-' + spec.key, fillColor: fill,
-        fillOpacity: 0.72, color: '#555', weight: 0.6, opacity: 0.9};
+        fillOpacity: 0.72, color: '#555', weight: COMMUNE_WEIGHT[zb], opacity: 0.9};
       if (noPoint && !spec.fillSpecial) {
-        st.color = D.noPointColour; st.weight = 3; st.opacity = 1;
+        st.color = D.noPointColour; st.weight = NOPOINT_WEIGHT[zb]; st.opacity = 1;
       }
       return st;
     },
@@ -114,19 +127,28 @@ outlinePane.style.pointerEvents = 'none';
 if (D.districts.length) {
   var dl = L.geoJSON({type: 'FeatureCollection', features: D.districts}, {
     pane: 'cv-outlines', interactive: false,
-    style: {className: 'cv-district', color: '#222', weight: 1.6, fill: false}});
+    style: function () {
+      return L.extend({className: 'cv-district', fill: false},
+        DISTRICT_STYLE[zoomBand()]);
+    }});
   overlays[L_['map.layer.districts']] = dl.addTo(map);
 }
 if (D.provinces.length) {
   var pl = L.geoJSON({type: 'FeatureCollection', features: D.provinces}, {
     pane: 'cv-outlines', interactive: false,
-    style: {className: 'cv-province', color: '#000', weight: 3, fill: false}});
+    style: function () {
+      return L.extend({className: 'cv-province', fill: false},
+        PROVINCE_STYLE[zoomBand()]);
+    }});
   overlays[L_['map.layer.provinces']] = pl.addTo(map);
 }
 if (D.uncovered.length) {
   var ul = L.geoJSON({type: 'FeatureCollection', features: D.uncovered}, {
-    style: {className: 'cv-uncovered', color: '#000', weight: 1, dashArray: '4 3',
-      fillColor: '#000', fillOpacity: 0.35},
+    style: function () {
+      var zb = zoomBand();
+      return {className: 'cv-uncovered', color: '#000', weight: zb ? 1 : 0,
+        dashArray: '4 3', fillColor: '#000', fillOpacity: zb ? 0.35 : 0.2};
+    },
     onEachFeature: function (f, layer) {
       layer.bindTooltip(function () {
         return el('div', null, L_['map.uncovered'] + (f.properties.pop !== null ?
@@ -151,8 +173,19 @@ function pointTip(i) {
   if (P.c[i]) box.appendChild(el('div', null, P.c[i]));
   return box;
 }
+// Clusters are neutral (white, grey ring): markercluster's default green, yellow
+// and orange are the choropleth's "meets / slightly above / above" colours.
+function clusterIcon(cluster) {
+  var n = cluster.getChildCount();
+  var size = n < 10 ? 22 : n < 100 ? 26 : n < 1000 ? 30 : 34;
+  var label = el('span', null, n.toLocaleString(fmtLocale));
+  return L.divIcon({html: label.outerHTML, className: 'marker-cluster cv-cluster-icon',
+    iconSize: L.point(size, size)});
+}
 var pointsLayer = D.cluster ? L.markerClusterGroup({chunkedLoading: true,
-  showCoverageOnHover: false, disableClusteringAtZoom: 14, maxClusterRadius: 50})
+  showCoverageOnHover: false, disableClusteringAtZoom: 14,
+  maxClusterRadius: function (z) { return z < D.outlineZooms[0] ? 70 : 50; },
+  iconCreateFunction: clusterIcon})
   : L.featureGroup();
 var markers = [];
 for (var i = 0; i < P.lat.length; i++) {
@@ -293,5 +326,17 @@ search.onAdd = function () {
 search.addTo(map);
 var b = communeLayers[first.key].getBounds();
 if (b.isValid()) map.fitBounds(b, {padding: [10, 10], animate: false});
+function restyle() {
+  var zb = zoomBand();
+  map.eachLayer(function (l) {
+    if (l instanceof L.GeoJSON && l.options.style instanceof Function &&
+        l._cvBand !== zb) {
+      l._cvBand = zb;
+      l.eachLayer(function (f) { l.resetStyle(f); });
+    }
+  });
+}
+map.on('zoomend baselayerchange overlayadd', restyle);
+restyle();
 window.coverageMap = {map: map, layers: communeLayers, points: pointsLayer,
   tiles: tiles, byCode: byCode};

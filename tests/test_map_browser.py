@@ -508,3 +508,28 @@ def test_clusters_are_not_choropleth_colours(browser, national):
         assert [e for e in errors if "pageerror" in e] == []
     finally:
         page.close()
+
+
+def test_initial_view_fits_the_mainland(browser, tmp_path):
+    communes, points = national_layers(cell_deg=0.3, islands=True)
+    path = write_map(build_map(communes, points, benchmark=BENCH), tmp_path / "i.html")
+    page, _router, errors = browser.open(path, tiles=False, width=1400, height=900)
+    try:
+        # centred on the mainland (102.1-109.4 E), not pulled east to 114 E
+        centre = page.evaluate("window.coverageMap.map.getCenter().lng")
+        assert centre == pytest.approx((102.14 + 109.35) / 2, abs=0.3)
+        inside = page.evaluate(
+            "window.coverageMap.map.getBounds()"
+            ".contains([[8.55, 102.14], [23.35, 109.35]])"
+        )
+        assert inside
+        codes = communes["commune_code"].iloc[-12:]
+        drawn = page.evaluate(
+            "codes => codes.filter(c => window.coverageMap.byCode[c]).length",
+            codes.tolist(),
+        )
+        assert drawn == 12
+        page.screenshot(path=str(artifact("islands_view.png")))
+        assert [e for e in errors if "pageerror" in e] == []
+    finally:
+        page.close()

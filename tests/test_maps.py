@@ -29,6 +29,7 @@ from coverage.maps import (
     classify_needed,
     classify_ratio,
     classify_share,
+    initial_view,
     map_data,
     render_html,
     share_bins,
@@ -37,7 +38,13 @@ from coverage.maps import (
 )
 
 sys.path.insert(0, str(Path(__file__).parent))
-from browser_support import BENCH, XSS_NAME, grid_layers, province_layers
+from browser_support import (
+    BENCH,
+    XSS_NAME,
+    grid_layers,
+    national_layers,
+    province_layers,
+)
 
 
 @pytest.fixture(scope="module")
@@ -471,3 +478,24 @@ def test_template_syntax_in_data_is_never_run(name):
     # json.dumps leaves these characters as they are: the literal text must be there
     assert page.count(name) >= 2
     assert "__globals__" not in page or name == TEMPLATE_NAMES[2]
+
+
+def test_initial_view_leaves_far_islands_out():
+    communes, _points = national_layers(cell_deg=0.3, islands=True)
+    data = map_data(communes, None, benchmark=BENCH)
+    (south, west), (north, east) = data["view"]
+    assert east < 110.0 < communes.total_bounds[2]
+    assert west == pytest.approx(communes.total_bounds[0], abs=0.01)
+    assert south == pytest.approx(8.55, abs=0.05) and north > 23.0
+    # the islands are still drawn
+    assert len(data["communes"]["features"]) == len(communes)
+
+
+def test_initial_view_keeps_near_islands_and_populous_groups():
+    near = [shapely.box(0, 0, 1, 1), shapely.box(1.1, 0, 1.12, 0.02)]
+    view = initial_view(near, np.array([1000.0, 10.0]))
+    assert view[1][1] == pytest.approx(1.12)
+    two_cities = [shapely.box(0, 0, 1, 1), shapely.box(5, 0, 6, 1)]
+    view = initial_view(two_cities, np.array([1000.0, 800.0]))
+    assert view == [[0.0, 0.0], [1.0, 6.0]]
+    assert initial_view([None], np.array([1.0])) is None

@@ -22,7 +22,7 @@ from .classify import (
     classify_share,
     share_bins,
 )
-from .data import map_data, simplify_coverage
+from .data import initial_view, map_data, simplify_coverage
 from .page import (
     ASSETS,
     BUNDLED_ASSETS,
@@ -49,6 +49,7 @@ __all__ = [
     "classify_ratio",
     "classify_share",
     "find_assets",
+    "initial_view",
     "map_data",
     "render_html",
     "share_bins",

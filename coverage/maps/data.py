@@ -24,7 +24,7 @@ from ..i18n import label, translate_reasons
 from .classify import KIND_COLOURS, MISSING, NO_POINT, LayerSpec, _fmt, _layer_specs
 from .text import map_label
 
-__all__ = ["map_data", "simplify_coverage"]
+__all__ = ["initial_view", "map_data", "simplify_coverage"]
 
 
 def simplify_coverage(
@@ -67,6 +67,66 @@ def simplify_coverage(
     out = to_wgs84(gpd.GeoDataFrame(geometry=simplified, crs=metric.crs))
     rounded = shapely.transform(out.geometry.to_numpy(), lambda c: np.round(c, 5))
     return gpd.GeoSeries(rounded, index=gdf.index, crs=out.crs)
+
+
+def initial_view(
+    geoms: gpd.GeoSeries | np.ndarray,
+    population: np.ndarray,
+    *,
+    gap_km: float = 25.0,
+    min_share: float = 0.1,
+) -> list[list[float]] | None:
+    """Bounds the map opens on: the populated main landmass, not far islands.
+
+    Communes whose extents lie within ``gap_km`` of each other form groups (a
+    single-linkage chain, so a coast with its near islands is one group); the view
+    fits the most populous group and every group holding at least ``min_share`` of
+    its population. Small far groups (offshore archipelagos) stay on the map but
+    do not pull the view.
+
+    Parameters
+    ----------
+    geoms
+        Commune geometries in EPSG:4326.
+    population
+        Population of each commune.
+    gap_km
+        Largest gap between two communes of one group, km.
+    min_share
+        Least population of another group, as a share of the main group's, for
+        the view to include it.
+
+    Returns
+    -------
+    list or None
+        ``[[south, west], [north, east]]``, or None when no geometry has bounds.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    arr = np.asarray(geoms, dtype=object)
+    bounds = shapely.bounds(arr)
+    ok = np.isfinite(bounds).all(axis=1)
+    if not ok.any():
+        return None
+    b = bounds[ok]
+    pop = np.nan_to_num(np.asarray(population, dtype=float)[ok], nan=0.0)
+    lat0 = float(np.mean((b[:, 1] + b[:, 3]) / 2))
+    kx, ky = 111.32 * math.cos(math.radians(lat0)), 110.57
+    boxes = shapely.box(b[:, 0] * kx, b[:, 1] * ky, b[:, 2] * kx, b[:, 3] * ky)
+    left, right = shapely.STRtree(boxes).query(
+        boxes, predicate="dwithin", distance=gap_km
+    )
+    n = len(boxes)
+    graph = coo_matrix((np.ones(len(left)), (left, right)), shape=(n, n))
+    _n_groups, group = connected_components(graph, directed=False)
+    weight = np.bincount(group, weights=pop + 1e-9)
+    keep = weight >= min_share * weight.max()
+    chosen = b[keep[group]]
+    return [
+        [float(chosen[:, 1].min()), float(chosen[:, 0].min())],
+        [float(chosen[:, 3].max()), float(chosen[:, 2].max())],
+    ]
 
 
 def _round(values: pd.Series, decimals: int) -> list[float | None]:
@@ -452,6 +512,7 @@ def map_data(
         "cluster": len(pts["lat"]) > cluster_above,
         "ringsKm": benchmark.radius_km,
         "showRings": bool(show_rings),
+        "view": initial_view(geoms.to_numpy(), communes["population"].to_numpy(float)),
         "outlineZooms": [int(outline_zooms[0]), int(outline_zooms[1])],
         "uncovered": uncovered_features,
         "proposed": proposed_data,

@@ -30,14 +30,12 @@ from typing import cast
 
 import folium
 import geopandas as gpd
-import numpy as np
 from branca.element import Element, Figure, MacroElement
 from folium.elements import JSCSSMixin
 from jinja2 import Template
 
 from ..benchmarks import Benchmark
 from ..errors import OutputError
-from ..geo import to_wgs84
 from .data import map_data
 
 __all__ = [
@@ -265,10 +263,10 @@ def build_map(
         level=level,
         outline_zooms=outline_zooms,
     )
-    bounds = to_wgs84(communes).total_bounds
+    view = data["view"]
     centre = (
-        [float((bounds[1] + bounds[3]) / 2), float((bounds[0] + bounds[2]) / 2)]
-        if np.all(np.isfinite(bounds))
+        [(view[0][0] + view[1][0]) / 2, (view[0][1] + view[1][1]) / 2]
+        if view is not None
         else [16.0, 106.0]
     )
     fmap = CoverageMap(location=centre, zoom_start=9, tiles=None, control_scale=True)

@@ -324,7 +324,8 @@ search.onAdd = function () {
   return box;
 };
 search.addTo(map);
-var b = communeLayers[first.key].getBounds();
+// The view fits the populated main landmass (D.view); far islands stay drawn.
+var b = D.view ? L.latLngBounds(D.view) : communeLayers[first.key].getBounds();
 if (b.isValid()) map.fitBounds(b, {padding: [10, 10], animate: false});
 function restyle() {
   var zb = zoomBand();

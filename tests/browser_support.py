@@ -407,6 +407,34 @@ def choropleth_share(png: bytes, colours: list[str], *, opacity: float = 0.72) -
     return float(coloured.sum() / max(int(land.sum()), 1))
 
 
+def make_mbtiles(
+    path: Path, tiles: dict[tuple[int, int, int], bytes], **meta: str
+) -> Path:
+    """Write a tiny MBTiles file; ``tiles`` maps (z, x, y from the north) to PNG."""
+    import sqlite3
+
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE metadata (name TEXT, value TEXT)")
+    con.execute(
+        "CREATE TABLE tiles (zoom_level INTEGER, tile_column INTEGER, "
+        "tile_row INTEGER, tile_data BLOB)"
+    )
+    meta = {"name": "test", "format": "png"} | meta
+    con.executemany("INSERT INTO metadata VALUES (?, ?)", list(meta.items()))
+    con.executemany(
+        "INSERT INTO tiles VALUES (?, ?, ?, ?)",
+        [(z, x, (1 << z) - 1 - y, data) for (z, x, y), data in tiles.items()],
+    )
+    con.commit()
+    con.close()
+    return path
+
+
+def tile_png() -> bytes:
+    """A valid 1x1 PNG (a tile Leaflet scales up)."""
+    return _TRANSPARENT_PNG
+
+
 def artifact(name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS / name

@@ -533,3 +533,79 @@ def test_initial_view_fits_the_mainland(browser, tmp_path):
         assert [e for e in errors if "pageerror" in e] == []
     finally:
         page.close()
+
+
+def test_no_internet_draws_the_light_basemap(browser, grid, grid_map):
+    page, router, errors = browser.open(grid_map, tiles=False)
+    try:
+        page.wait_for_selector("path.cv-basemap", state="attached", timeout=5000)
+        assert router.tile_requests > 0
+        assert page.locator("path.cv-basemap").count() >= 1
+        assert page.get_by_label("Light basemap (offline)").is_checked()
+        # under the choropleth
+        z = page.evaluate(
+            "[getComputedStyle(document.querySelector('.leaflet-cv-basemap-pane'))"
+            ".zIndex, getComputedStyle(document.querySelector("
+            "'.leaflet-overlay-pane')).zIndex].map(Number)"
+        )
+        assert z[0] < z[1]
+        page.get_by_label(re.compile("Service radius")).check()
+        page.screenshot(path=str(artifact("grid_offline_basemap.png")))
+        assert [e for e in errors if "pageerror" in e] == []
+    finally:
+        page.close()
+
+
+def test_online_tiles_keep_the_basemap_off(browser, grid_map):
+    page, router, _errors = browser.open(grid_map, tiles=True)
+    try:
+        page.wait_for_timeout(500)
+        assert router.tile_requests > 0
+        assert page.locator("path.cv-basemap").count() == 0
+    finally:
+        page.close()
+
+
+def test_intranet_tile_template(browser, grid, tmp_path):
+    communes, points = grid
+    url = "http://intranet/tiles/{z}/{x}/{y}.png"
+    fmap = build_map(communes, points, benchmark=BENCH, tiles=url)
+    path = write_map(fmap, tmp_path / "intranet.html")
+    page, router, _errors = browser.open(path)
+    try:
+        page.wait_for_selector("path.cv-basemap", state="attached", timeout=5000)
+        asked = [u for u in router.aborted if u.startswith("http://intranet/tiles/")]
+        assert asked and re.fullmatch(
+            r"http://intranet/tiles/\d+/\d+/\d+\.png", asked[0]
+        )
+        assert router.tile_requests == 0
+        assert page.get_by_label("Background tiles").is_checked()
+    finally:
+        page.close()
+
+
+def test_mbtiles_tiles_load_from_the_folder_next_to_the_map(browser, grid, tmp_path):
+    from browser_support import make_mbtiles, tile_png
+
+    communes, points = grid
+    tiles = {(0, 0, 0): tile_png()}
+    mbtiles = make_mbtiles(tmp_path / "base.mbtiles", tiles, attribution="© Test")
+    fmap = build_map(communes, points, benchmark=BENCH, tiles=mbtiles)
+    path = write_map(fmap, tmp_path / "maps" / "gap.html")
+    assert (tmp_path / "maps" / "gap_tiles" / "0" / "0" / "0.png").is_file()
+    page, router, errors = browser.open(path)
+    try:
+        page.wait_for_function(
+            "document.querySelectorAll('.leaflet-tile-loaded').length > 0",
+            timeout=5000,
+        )
+        srcs = page.eval_on_selector_all(
+            "img.leaflet-tile-loaded", "els => els.map(e => e.getAttribute('src'))"
+        )
+        assert srcs and all(s == "gap_tiles/0/0/0.png" for s in srcs)
+        assert router.tile_requests == 0 and router.aborted == []
+        assert page.locator("path.cv-basemap").count() == 0
+        assert "© Test" in page.locator(".leaflet-control-attribution").inner_text()
+        assert errors == []
+    finally:
+        page.close()

@@ -499,3 +499,41 @@ def test_initial_view_keeps_near_islands_and_populous_groups():
     view = initial_view(two_cities, np.array([1000.0, 800.0]))
     assert view == [[0.0, 0.0], [1.0, 6.0]]
     assert initial_view([None], np.array([1.0])) is None
+
+
+def test_tile_source_options(tmp_path):
+    from browser_support import make_mbtiles, tile_png
+
+    from coverage.maps.tiles import OSM_TILES, extract_mbtiles, tile_source
+
+    assert tile_source(None) == OSM_TILES
+    url = "http://intranet/tiles/{z}/{x}/{y}.png"
+    assert tile_source(url).url == url
+    for bad in ("http://intranet/tiles.png", tmp_path / "none.mbtiles"):
+        with pytest.raises(InputError):
+            tile_source(bad)
+    vector = make_mbtiles(tmp_path / "v.mbtiles", {(0, 0, 0): b"x"}, format="pbf")
+    with pytest.raises(InputError, match="raster tiles only"):
+        tile_source(vector)
+    tiles = {(0, 0, 0): tile_png(), (1, 1, 0): tile_png(), (2, 3, 1): tile_png()}
+    path = make_mbtiles(tmp_path / "t.mbtiles", tiles, attribution="© Cục Bản đồ")
+    source = tile_source(path)
+    assert (source.min_zoom, source.max_zoom) == (0, 2)
+    assert source.attribution == "© Cục Bản đồ"
+    folder = tmp_path / "maps" / "m_tiles"
+    assert extract_mbtiles(source, folder) == 3
+    # rows flipped from TMS: (z=2, x=3, y=1 from the north)
+    assert (folder / "2" / "3" / "1.png").read_bytes() == tile_png()
+    assert extract_mbtiles(source, folder) == 3  # replaced, not merged
+
+
+def test_write_map_extracts_mbtiles_next_to_the_map(layers, tmp_path):
+    from browser_support import make_mbtiles, tile_png
+
+    communes, points = layers
+    path = make_mbtiles(tmp_path / "t.mbtiles", {(0, 0, 0): tile_png()})
+    fmap = build_map(communes, points, benchmark=BENCH, tiles=path)
+    out = write_map(fmap, tmp_path / "maps" / "gap.html")
+    data = _page_data(out.read_text(encoding="utf-8"))
+    assert data["tiles"]["url"] == "gap_tiles/{z}/{x}/{y}.png"
+    assert (tmp_path / "maps" / "gap_tiles" / "0" / "0" / "0.png").is_file()

@@ -486,6 +486,8 @@ def map_data(
         else ""
     )
     labels["kinds"] = [label(k, lang) for k in kinds]
+    for key in ("map.layer.basemap", "map.layer.tiles"):
+        labels[key] = map_label(key, lang)
     suffix = "" if level == "commune" else f".{level}"
     for key in ("map.search.placeholder", "map.search.none"):
         labels[key] = label(key + suffix, lang)

@@ -12,7 +12,9 @@ Offline: the page needs Leaflet (and Leaflet.markercluster when points are
 clustered) and nothing else (no jQuery, Bootstrap or icon fonts). With
 ``offline=True`` :func:`write_map` inlines those files from an npm ``node_modules``
 folder, so the map works without internet except for the OpenStreetMap tiles,
-which are optional: the choropleths draw on a blank background without them.
+which are optional: without them the page draws a light basemap from its own
+province (or commune) shapes, and ``tiles=`` points it at a tile server of the
+intranet or an MBTiles file.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from functools import cache
 from importlib.resources import files
 from pathlib import Path
 from typing import cast
+from urllib.parse import quote
 
 import folium
 import geopandas as gpd
@@ -37,6 +40,7 @@ from jinja2 import Template
 from ..benchmarks import Benchmark
 from ..errors import OutputError
 from .data import map_data
+from .tiles import TileSource, extract_mbtiles, tile_source
 
 __all__ = [
     "ASSETS",
@@ -127,6 +131,7 @@ var D = {{ this.data_json }};
     def __init__(self, data: dict) -> None:
         super().__init__()
         self._name = "CoverageLayers"
+        self.data = data
         self.data_json = _script_json(data)
         self.js = _asset_text("coverage.js")
         self.css = _asset_text("coverage.css")
@@ -140,6 +145,7 @@ var D = {{ this.data_json }};
             Nothing to place where the element sits (an empty string).
         """
         figure = cast(Figure, self.get_root())
+        self.data_json = _script_json(self.data)
         module = self._template.module
         name = self.get_name()
         figure.header.add_child(_RawElement(module.header(self, kwargs)), name=name)
@@ -185,6 +191,7 @@ def build_map(
     cluster_above: int = 300,
     level: str = "commune",
     outline_zooms: tuple[int, int] = (8, 10),
+    tiles: str | Path | None = None,
 ) -> folium.Map:
     """Build the interactive gap map.
 
@@ -234,6 +241,13 @@ def build_map(
         outline, districts are hidden and provinces are thin grey lines (the
         national view, where the choropleth must show); below the second, thin
         lines; from the second on, full outlines.
+    tiles
+        Background tiles: None for OpenStreetMap, a URL template
+        (``http://intranet/tiles/{z}/{x}/{y}.png``) or a raster ``.mbtiles``
+        file, whose tiles :func:`write_map` writes into the folder
+        ``<map name>_tiles`` next to the map. Whatever the tiles, when they fail
+        to load (no internet) the page draws a light grey basemap from its own
+        province or commune shapes.
 
     Returns
     -------
@@ -243,9 +257,11 @@ def build_map(
     Raises
     ------
     InputError
-        When metric columns are missing or the access threshold has no column.
+        When metric columns are missing, the access threshold has no column or
+        the tiles are neither a URL template nor a raster MBTiles file.
     """
     del offline
+    source = tile_source(tiles)
     data = map_data(
         communes,
         points,
@@ -275,7 +291,11 @@ def build_map(
     )
     if data["cluster"]:
         fmap.add_child(_MarkerClusterAssets())
-    fmap.add_child(_CoverageLayers(data))
+    data["tiles"] = source.page_data()
+    layers = _CoverageLayers(data)
+    fmap.add_child(layers)
+    fmap.coverage_layers = layers  # type: ignore[attr-defined]
+    fmap.coverage_tiles = source  # type: ignore[attr-defined]
     return fmap
 
 
@@ -374,7 +394,9 @@ def write_map(
     offline
         Inline Leaflet (and Leaflet.markercluster) so the page works without
         internet; the files come from :func:`find_assets` (by default the copies
-        shipped in the package).
+        shipped in the package). Tiles of an MBTiles file given to
+        :func:`build_map` are written to ``<name>_tiles/{z}/{x}/{y}.png`` next to
+        the map in any case.
     assets_dir
         Another ``node_modules`` folder for ``offline``.
 
@@ -389,6 +411,12 @@ def write_map(
         When the folder cannot be written or offline assets are missing.
     """
     target = Path(path)
+    source = getattr(fmap, "coverage_tiles", None)
+    if isinstance(source, TileSource) and source.mbtiles is not None:
+        folder = target.parent / f"{target.stem}_tiles"
+        extract_mbtiles(source, folder)
+        url = f"{quote(folder.name)}/{{z}}/{{x}}/{{y}}.{source.extension}"
+        fmap.coverage_layers.data["tiles"] = source.page_data(url)  # type: ignore[attr-defined]
     page = render_html(fmap)
     if offline:
         page = _inline_assets(page, find_assets(assets_dir))

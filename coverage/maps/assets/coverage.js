@@ -29,8 +29,10 @@ if (D.synthetic) titleBox.appendChild(el('div', 'cv-synthetic', D.synthetic));
 L.DomEvent.disableClickPropagation(titleBox);
 container.appendChild(titleBox);
 
-var tiles = L.tileLayer('https://tile.openstreetmap.org/{z}/{x}/{y}.png', {
-  maxZoom: 19, attribution: '&copy; OpenStreetMap contributors'}).addTo(map);
+var T = D.tiles;
+var tiles = T.url ? L.tileLayer(T.url, {maxZoom: 19, minNativeZoom: T.minNativeZoom,
+  maxNativeZoom: T.maxNativeZoom, attribution: el('span', null, T.attribution)
+  .innerHTML}).addTo(map) : null;
 
 function tipFor(p, layerKey) {
   var box = el('div', 'cv-tip');
@@ -114,6 +116,21 @@ D.layers.forEach(function (spec, li) {
   communeLayers[spec.key] = lyr;
 });
 var overlays = {};
+// Offline basemap: light grey land drawn from the page's own shapes, under the
+// choropleth, shown when no tile loads (no internet) so the page is never blank.
+var basemapPane = map.createPane('cv-basemap');
+basemapPane.style.zIndex = 250;
+basemapPane.style.pointerEvents = 'none';
+var basemap = L.geoJSON({type: 'FeatureCollection',
+  features: D.provinces.length ? D.provinces : D.communes.features}, {
+  pane: 'cv-basemap', interactive: false,
+  style: {className: 'cv-basemap', fillColor: '#e3e3de', fillOpacity: 1,
+    color: '#ffffff', weight: 1, opacity: 1}});
+function offlineBasemap() {
+  if (!map.hasLayer(basemap)) basemap.addTo(map);
+}
+if (!tiles || navigator.onLine === false) offlineBasemap();
+if (tiles) tiles.on('tileerror', offlineBasemap);
 function outlineLayer(features, cls, weight, colour) {
   return L.geoJSON({type: 'FeatureCollection', features: features}, {
     interactive: false,
@@ -238,7 +255,8 @@ if (D.proposed && D.proposed.lat.length) {
   }
   overlays[L_['map.layer.proposed']] = prop.addTo(map);
 }
-overlays['OpenStreetMap'] = tiles;
+if (tiles) overlays[T.osm ? 'OpenStreetMap' : L_['map.layer.tiles']] = tiles;
+overlays[L_['map.layer.basemap']] = basemap;
 
 // Legend: the choropleth part follows the active layer.
 var legend = L.control({position: 'bottomright'});

@@ -22,7 +22,14 @@ from .classify import (
     classify_share,
     share_bins,
 )
-from .data import initial_view, map_data, simplify_coverage
+from .data import (
+    WhatIfData,
+    initial_view,
+    map_data,
+    simplify_coverage,
+    whatif_data,
+    whatif_from_access,
+)
 from .page import (
     ASSETS,
     BUNDLED_ASSETS,
@@ -44,6 +51,7 @@ __all__ = [
     "Bin",
     "CoverageMap",
     "LayerSpec",
+    "WhatIfData",
     "build_map",
     "classify_needed",
     "classify_ratio",
@@ -54,5 +62,7 @@ __all__ = [
     "render_html",
     "share_bins",
     "simplify_coverage",
+    "whatif_data",
+    "whatif_from_access",
     "write_map",
 ]

@@ -39,7 +39,7 @@ from jinja2 import Template
 
 from ..benchmarks import Benchmark
 from ..errors import OutputError
-from .data import map_data
+from .data import WhatIfData, map_data
 from .tiles import TileSource, extract_mbtiles, tile_source
 
 __all__ = [
@@ -134,6 +134,8 @@ var D = {{ this.data_json }};
         self.data = data
         self.data_json = _script_json(data)
         self.js = _asset_text("coverage.js")
+        if data.get("whatif") is not None:
+            self.js += "\n" + _asset_text("whatif.js")
         self.css = _asset_text("coverage.css")
 
     def render(self, **kwargs) -> str:
@@ -192,6 +194,7 @@ def build_map(
     level: str = "commune",
     outline_zooms: tuple[int, int] = (8, 10),
     tiles: str | Path | None = None,
+    whatif: WhatIfData | None = None,
 ) -> folium.Map:
     """Build the interactive gap map.
 
@@ -248,6 +251,11 @@ def build_map(
         ``<map name>_tiles`` next to the map. Whatever the tiles, when they fail
         to load (no internet) the page draws a light grey basemap from its own
         province or commune shapes.
+    whatif
+        Let the planner add, drag and remove points in the page and see the
+        figures change (:func:`whatif_data` / :func:`whatif_from_access`); the
+        proposals are pre-loaded as toggles and the edited points export as a
+        CSV that ``coverage analyze --points`` reads.
 
     Returns
     -------
@@ -278,6 +286,7 @@ def build_map(
         cluster_above=cluster_above,
         level=level,
         outline_zooms=outline_zooms,
+        whatif=whatif,
     )
     view = data["view"]
     centre = (

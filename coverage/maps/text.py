@@ -23,6 +23,28 @@ MAP_TEXT: dict[str, dict[str, str]] = {
         "vi": "Nền bản đồ nhẹ (ngoại tuyến)",
     },
     "map.layer.tiles": {"en": "Background tiles", "vi": "Nền bản đồ (ô ảnh)"},
+    "wi.title": {"en": "What if…", "vi": "Thử phương án…"},
+    "wi.add": {
+        "en": "Click the map to add a point (drag to move, click it to remove)",
+        "vi": "Bấm vào bản đồ để thêm điểm (kéo để dời, bấm vào điểm để bỏ)",
+    },
+    "wi.proposals": {"en": "Proposed points", "vi": "Điểm đề xuất"},
+    "wi.total": {"en": "Whole map", "vi": "Toàn bản đồ"},
+    "wi.points": {"en": "points", "vi": "điểm"},
+    "wi.radius": {"en": "radius", "vi": "bán kính"},
+    "wi.people": {"en": "people/point", "vi": "người/điểm"},
+    "wi.within": {"en": "within {t} km", "vi": "trong {t} km"},
+    "wi.failing": {"en": "communes failing", "vi": "xã chưa đạt"},
+    "wi.meets": {"en": "meets the benchmark", "vi": "đạt chỉ tiêu"},
+    "wi.fails": {"en": "fails the benchmark", "vi": "chưa đạt chỉ tiêu"},
+    "wi.export": {"en": "Export points (CSV)", "vi": "Xuất danh sách điểm (CSV)"},
+    "wi.reset": {"en": "Reset", "vi": "Đặt lại"},
+    "wi.new": {"en": "What-if point", "vi": "Điểm thử"},
+    "wi.removed": {
+        "en": "removed (click to restore)",
+        "vi": "đã bỏ (bấm để khôi phục)",
+    },
+    "wi.outside": {"en": "outside every commune", "vi": "ngoài mọi xã"},
 }
 
 

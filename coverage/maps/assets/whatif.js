@@ -337,6 +337,16 @@ map.on('click', function (ev) {
   if (!adding) return;
   addAt(ev.latlng.lat, ev.latlng.lng);
 });
+// While adding, a click on a commune must reach the map, not open its popup
+// (which stops the click).
+function communePopups(on) {
+  Object.keys(communeLayers).forEach(function (key) {
+    communeLayers[key].eachLayer(function (l) {
+      l.off('click', l._openPopup);
+      if (on) l.on('click', l._openPopup);
+    });
+  });
+}
 // Existing points: a click while adding removes (or restores) them.
 var byId = new Map();
 pts.forEach(function (r) { byId.set(String(r.id), r); });
@@ -385,6 +395,8 @@ panel.onAdd = function () {
   toggle.className = 'cv-wi-toggle';
   toggle.addEventListener('change', function () {
     adding = toggle.checked;
+    map.closePopup();
+    communePopups(!adding);
     map.getContainer().classList.toggle('cv-wi-adding', adding);
   });
   lab.appendChild(toggle);

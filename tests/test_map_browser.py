@@ -609,3 +609,27 @@ def test_mbtiles_tiles_load_from_the_folder_next_to_the_map(browser, grid, tmp_p
         assert errors == []
     finally:
         page.close()
+
+
+def test_vietnamese_numbers_in_the_page(browser, grid, tmp_path):
+    communes, points = grid
+    communes = communes.copy()
+    communes.loc[communes["commune_code"] == "C05", "population"] = 4_583_912
+    fmap = build_map(communes, points, benchmark=BENCH, lang="vi")
+    path = write_map(fmap, tmp_path / "vi_numbers.html")
+    page, _router, errors = browser.open(path)
+    try:
+        assert "1,125 km" in page.locator(".cv-legend").inner_text()
+        assert "3.000 người/điểm" in page.locator(".cv-title").inner_text()
+        tip = _tooltip_after_hover(page, "C05")
+        radius = communes.loc[communes["commune_code"] == "C05", "radius_km"].iloc[0]
+        assert f"{radius:.3f}".replace(".", ",") in tip
+        page.locator('path.cv-commune[data-code="C05"]').click(
+            position={"x": 4, "y": 30}
+        )
+        popup = page.locator(".leaflet-popup-content")
+        popup.wait_for(state="visible")
+        assert "4.583.912" in popup.inner_text()
+        assert errors == []
+    finally:
+        page.close()

@@ -537,3 +537,16 @@ def test_write_map_extracts_mbtiles_next_to_the_map(layers, tmp_path):
     data = _page_data(out.read_text(encoding="utf-8"))
     assert data["tiles"]["url"] == "gap_tiles/{z}/{x}/{y}.png"
     assert (tmp_path / "maps" / "gap_tiles" / "0" / "0" / "0.png").is_file()
+
+
+def test_vietnamese_numbers_in_map_texts(layers):
+    communes, points = layers
+    data = map_data(communes, points, benchmark=BENCH, lang="vi")
+    assert "≤ 3.000 người/điểm" in data["subtitle"]
+    assert "R ≤ 1,5 km" in data["subtitle"]
+    legend = data["layers"][0]["legend"]
+    assert "1,125 km" in legend and "1.125" not in legend
+    assert "(3.000)" in data["layers"][1]["title"]
+    english = map_data(communes, points, benchmark=BENCH, lang="en")
+    assert "≤ 3,000 people/point" in english["subtitle"]
+    assert "1.125 km" in english["layers"][0]["legend"]

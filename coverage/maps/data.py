@@ -477,10 +477,10 @@ def map_data(
     if level != "commune":
         bench_bits.insert(0, label(f"map.title.level.{level}", lang))
     if benchmark.radius_km is not None:
-        bench_bits.append(f"R ≤ {_fmt(benchmark.radius_km)} km")
+        bench_bits.append(f"R ≤ {_fmt(benchmark.radius_km, lang=lang)} km")
     if benchmark.people_per_point is not None:
         bench_bits.append(
-            f"≤ {_fmt(benchmark.people_per_point)} "
+            f"≤ {_fmt(benchmark.people_per_point, lang=lang)} "
             + ("người/điểm" if lang == "vi" else "people/point")
         )
     synthetic = synthetic or (
@@ -510,7 +510,7 @@ def map_data(
     ):
         labels[key] = label(key, lang)
     labels["rings"] = (
-        label("map.layer.rings", lang).format(r=_fmt(benchmark.radius_km))
+        label("map.layer.rings", lang).format(r=_fmt(benchmark.radius_km, lang=lang))
         if benchmark.radius_km is not None
         else ""
     )

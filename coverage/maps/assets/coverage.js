@@ -1,14 +1,19 @@
 var L_ = D.labels;
 var fmtLocale = D.lang === 'vi' ? 'vi-VN' : 'en-US';
+// As coverage.reasons.format_number: English grouping, marks swapped in Vietnamese
+// (4.583,9), whatever the browser's locale data.
+function fmtNumber(v, decimals) {
+  var text = Number(v).toLocaleString('en-US', {minimumFractionDigits: decimals,
+    maximumFractionDigits: decimals});
+  if (D.lang !== 'vi') return text;
+  return text.replace(/[.,]/g, function (c) { return c === ',' ? '.' : ','; });
+}
 function fmt(v, kind) {
   if (v === null || v === undefined || v === '') return '–';
   if (kind === 'text') return String(v);
-  if (kind === 'int') return Number(v).toLocaleString(fmtLocale,
-    {maximumFractionDigits: 0});
-  if (kind === 'pct') return (100 * v).toLocaleString(fmtLocale,
-    {minimumFractionDigits: 1, maximumFractionDigits: 1}) + ' %';
-  return Number(v).toLocaleString(fmtLocale,
-    {minimumFractionDigits: 3, maximumFractionDigits: 3});
+  if (kind === 'int') return fmtNumber(Math.round(Number(v)), 0);
+  if (kind === 'pct') return fmtNumber(100 * v, 1) + ' %';
+  return fmtNumber(v, 3);
 }
 function el(tag, cls, text) {
   var e = document.createElement(tag);
@@ -195,7 +200,7 @@ function pointTip(i) {
 function clusterIcon(cluster) {
   var n = cluster.getChildCount();
   var size = n < 10 ? 22 : n < 100 ? 26 : n < 1000 ? 30 : 34;
-  var label = el('span', null, n.toLocaleString(fmtLocale));
+  var label = el('span', null, fmtNumber(n, 0));
   return L.divIcon({html: label.outerHTML, className: 'marker-cluster cv-cluster-icon',
     iconSize: L.point(size, size)});
 }

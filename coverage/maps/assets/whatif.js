@@ -6,7 +6,10 @@
 var W = D.whatif;
 if (!W) return;
 var P_ = D.points;
-function km(v) { return Number(v).toLocaleString(fmtLocale, {maximumFractionDigits: 3}); }
+function km(v) {
+  var mark = D.lang === 'vi' ? ',' : '.';
+  return fmtNumber(v, 3).replace(/0+$/, '').replace(new RegExp('\\' + mark + '$'), '');
+}
 var TYPES = {'<i2': Int16Array, '<i4': Int32Array, '<u2': Uint16Array,
   '<u4': Uint32Array, '<f4': Float32Array};
 function b64(text, T) {

@@ -199,7 +199,7 @@ function pointTip(i) {
 // and orange are the choropleth's "meets / slightly above / above" colours.
 function clusterIcon(cluster) {
   var n = cluster.getChildCount();
-  var size = n < 10 ? 22 : n < 100 ? 26 : n < 1000 ? 30 : 34;
+  var size = n < 10 ? 22 : n < 100 ? 26 : n < 1000 ? 32 : 40;
   var label = el('span', null, fmtNumber(n, 0));
   return L.divIcon({html: label.outerHTML, className: 'marker-cluster cv-cluster-icon',
     iconSize: L.point(size, size)});

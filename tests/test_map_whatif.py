@@ -226,3 +226,54 @@ def test_whatif_data_keeps_off_grid_locations():
             points=pts.to_crs(3857),
             crs="EPSG:3857",
         )
+
+
+def test_whatif_drag_equals_adding_at_the_drop(browser, whatif_map):
+    path, _code, (lat, lon), _ = whatif_map
+    page, _router, _errors = browser.open(path, tiles=False, width=1400, height=900)
+    try:
+        wi = "window.coverageWhatIf"
+        page.locator(".cv-wi-toggle").check()
+        _click_latlon(page, lat, lon)
+        marker = page.locator(".cv-wi-point")
+        marker.wait_for(state="visible")
+        box = marker.bounding_box()
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        page.mouse.move(x, y)
+        page.mouse.down()
+        for step in range(1, 11):
+            page.mouse.move(x + 6 * step, y + 4 * step)
+        page.mouse.up()
+        page.wait_for_timeout(200)
+        dragged = page.evaluate(f"{wi}.totals()")
+        last = page.evaluate(f"{wi}.exportCsv()").strip().splitlines()[-1].split(",")
+        assert last[0] == "WHATIF001"
+        drop_lat, drop_lon = float(last[-2]), float(last[-1])
+        assert (drop_lat, drop_lon) != (round(lat, 7), round(lon, 7))
+        page.locator(".cv-wi-reset").click()
+        page.evaluate(f"{wi}.add({drop_lat}, {drop_lon})")
+        fresh = page.evaluate(f"{wi}.totals()")
+        assert fresh["n"] == dragged["n"] and fresh["failing"] == dragged["failing"]
+        assert fresh["shares"] == pytest.approx(dragged["shares"], abs=1e-9)
+    finally:
+        page.close()
+
+
+def test_whatif_click_removes_and_restores_an_existing_point(browser, whatif_map):
+    path = whatif_map[0]
+    page, _router, _errors = browser.open(path, tiles=False, width=1400, height=900)
+    try:
+        wi = "window.coverageWhatIf"
+        start = page.evaluate(f"{wi}.totals()")
+        page.locator(".cv-wi-toggle").check()
+        point = page.locator("path.cv-point").nth(3)
+        point.click(force=True)
+        assert page.evaluate(f"{wi}.totals().n") == start["n"] - 1
+        csv = page.evaluate(f"{wi}.exportCsv()")
+        assert csv.count("\n") == start["n"]  # header + the remaining points
+        point.click(force=True)
+        assert page.evaluate(f"{wi}.totals()")["shares"] == pytest.approx(
+            start["shares"], abs=1e-9
+        )
+    finally:
+        page.close()

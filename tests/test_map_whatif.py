@@ -277,3 +277,14 @@ def test_whatif_click_removes_and_restores_an_existing_point(browser, whatif_map
         )
     finally:
         page.close()
+
+
+def test_whatif_from_access_keeps_the_counted_points(analysis):
+    from coverage.errors import InputError
+
+    data = whatif_from_access(analysis.access, analysis.points)
+    assert len(data.points) == len(analysis.access.point_xy)
+    assert np.array_equal(data.point_x_m, analysis.access.point_xy[:, 0])
+    assert data.dist_m == pytest.approx(analysis.access.dist_m)
+    with pytest.raises(InputError, match="points the distances"):
+        whatif_from_access(analysis.access, analysis.points.iloc[:10])

@@ -783,9 +783,26 @@ def whatif_from_access(result: Any, points: gpd.GeoDataFrame) -> WhatIfData:
     result
         The access result of the analysis (``analysis.access``).
     points
-        The counted points the distances were measured to.
+        The service points of the analysis; only those the distances were
+        measured to (``result.point_ids``, e.g. the kinds counted with
+        ``--kinds``) are kept.
+
+    Raises
+    ------
+    InputError
+        When the points are not those the distances were measured to.
     """
     surface = result.surface
+    if "point_id" in points.columns:
+        ids = set(np.asarray(result.point_ids).astype(str).tolist())
+        points = points.loc[points["point_id"].astype(str).isin(ids)]
+    located = points.loc[~points.geometry.isna() & ~points.geometry.is_empty]
+    if len(located) != len(result.point_xy):
+        msg = (
+            f"the what-if needs the {len(result.point_xy)} points the distances were "
+            f"measured to; got {len(located)}"
+        )
+        raise InputError(msg)
     return whatif_data(
         cell_x_m=surface.x_m,
         cell_y_m=surface.y_m,

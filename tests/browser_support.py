@@ -137,6 +137,90 @@ def with_metrics(
     return gpd.GeoDataFrame(table, geometry=communes.geometry.values, crs=communes.crs)
 
 
+#: Rough outline of Vietnam (lon, lat), as in bench/make_national.py.
+VN_OUTLINE = (
+    (102.14, 22.40), (102.70, 22.70), (103.50, 22.70), (104.10, 22.80),
+    (104.80, 22.90), (105.35, 23.35), (106.00, 22.95), (106.70, 22.85),
+    (106.65, 22.35), (107.35, 21.70), (108.00, 21.50), (107.40, 21.00),
+    (106.70, 20.60), (106.20, 19.95), (105.90, 19.30), (105.70, 18.80),
+    (106.40, 18.10), (106.70, 17.40), (107.20, 16.80), (108.20, 16.10),
+    (108.80, 15.30), (109.10, 14.50), (109.30, 13.50), (109.35, 12.50),
+    (109.20, 11.70), (108.80, 11.20), (108.00, 10.70), (107.00, 10.40),
+    (106.70, 10.20), (106.40, 9.60), (105.80, 8.90), (105.00, 8.55),
+    (104.75, 8.70), (104.85, 9.60), (104.50, 10.40), (105.10, 10.95),
+    (105.80, 11.00), (106.20, 11.60), (106.50, 11.90), (107.50, 12.30),
+    (107.55, 13.00), (107.45, 14.00), (107.55, 14.70), (107.30, 15.40),
+    (106.70, 16.30), (106.50, 16.60), (105.70, 17.30), (105.10, 18.10),
+    (104.50, 18.70), (103.90, 19.25), (104.00, 19.80), (104.50, 19.95),
+    (104.10, 20.40), (103.60, 20.70), (103.20, 20.85), (102.80, 21.40),
+    (102.65, 21.70), (102.20, 21.50),
+)  # fmt: skip
+
+
+def national_layers(
+    cell_deg: float = 0.12, *, islands: bool = False
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """A synthetic country of national extent: square communes clipped to a rough
+    outline of Vietnam, grouped in provinces of 1.2 degrees, with metrics.
+
+    About 1,500 communes and 4,000 points (clustered on the map). With
+    ``islands``, 12 tiny populated communes far east in the sea (archipelagos).
+    """
+    import shapely
+
+    rng = np.random.default_rng(11)
+    outline = shapely.Polygon(VN_OUTLINE)
+    minx, miny, maxx, maxy = outline.bounds
+    xs = np.arange(minx, maxx, cell_deg)
+    ys = np.arange(miny, maxy, cell_deg)
+    gx, gy = np.meshgrid(xs, ys)
+    squares = shapely.box(
+        gx.ravel(), gy.ravel(), gx.ravel() + cell_deg, gy.ravel() + cell_deg
+    )
+    clipped = shapely.intersection(squares, outline)
+    keep = shapely.area(clipped) > 0.15 * cell_deg**2
+    geoms = list(clipped[keep])
+    lon0 = gx.ravel()[keep]
+    lat0 = gy.ravel()[keep]
+    province = [
+        f"Tỉnh {int((la - miny) // 1.2)}-{int((lo - minx) // 1.2)}"
+        for lo, la in zip(lon0, lat0, strict=True)
+    ]
+    if islands:
+        for k in range(12):
+            lo, la = 111.2 + 0.5 * (k % 6), 9.0 + 0.6 * (k // 6) + 0.1 * (k % 3)
+            geoms.append(shapely.box(lo, la, lo + 0.01, la + 0.01))
+            province.append("Tỉnh Đảo")
+    n = len(geoms)
+    rows = [
+        {
+            "commune_code": f"N{k:04d}",
+            "commune_name": f"Xã {NAMES[k % len(NAMES)]} {k}",
+            "province_name": province[k],
+            "population": int(rng.integers(3000, 60000)),
+        }
+        for k in range(n)
+    ]
+    communes = gpd.GeoDataFrame(rows, geometry=geoms, crs="EPSG:4326")
+    pts = []
+    for k, geom in enumerate(geoms):
+        rep = shapely.point_on_surface(geom)
+        for m in range(int(rng.integers(1, 6)) if k % 17 else 0):
+            pts.append(
+                {
+                    "point_id": f"Q{k:04d}{m}",
+                    "name": f"Điểm {k}-{m}",
+                    "kind": "post_office" if m == 0 else "agent",
+                    "staffed": m == 0,
+                    "admin_services": m == 0,
+                    "commune_code": rows[k]["commune_code"],
+                    "geometry": Point(rep.x + 1e-4 * m, rep.y),
+                }
+            )
+    points = gpd.GeoDataFrame(pts, geometry="geometry", crs="EPSG:4326")
+    return with_metrics(communes, points), points
+
+
 PROVINCES = ("Tỉnh Hòa Bình", "Tỉnh Sơn La", "Thành phố Hà Nội")
 
 
@@ -293,6 +377,62 @@ class Browser:
     def close(self) -> None:
         self.browser.close()
         self._pw.stop()
+
+
+def choropleth_share(png: bytes, colours: list[str], *, opacity: float = 0.72) -> float:
+    """Share of the map's non-background pixels drawn in a choropleth colour.
+
+    A pixel counts when it is within 10 (per RGB channel) of a bin colour blended
+    over the page background at ``opacity``.
+    """
+    import warnings
+
+    import rasterio
+    from rasterio.errors import NotGeoreferencedWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with rasterio.MemoryFile(png) as mem, mem.open() as src:
+            bands = src.read()
+    img = np.moveaxis(bands[:3], 0, -1).astype(float)
+    bg = np.array([0xF4, 0xF4, 0xF2], dtype=float)
+    rgb = np.array(
+        [[int(c[i : i + 2], 16) for i in (1, 3, 5)] for c in colours], dtype=float
+    )
+    blended = opacity * rgb + (1 - opacity) * bg
+    pixels = img.reshape(-1, 3)[::3]
+    land = np.abs(pixels - bg).max(axis=1) > 3
+    near = np.abs(pixels[:, None, :] - blended[None, :, :]).max(axis=2) <= 10
+    coloured = near.any(axis=1) & land
+    return float(coloured.sum() / max(int(land.sum()), 1))
+
+
+def make_mbtiles(
+    path: Path, tiles: dict[tuple[int, int, int], bytes], **meta: str
+) -> Path:
+    """Write a tiny MBTiles file; ``tiles`` maps (z, x, y from the north) to PNG."""
+    import sqlite3
+
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE metadata (name TEXT, value TEXT)")
+    con.execute(
+        "CREATE TABLE tiles (zoom_level INTEGER, tile_column INTEGER, "
+        "tile_row INTEGER, tile_data BLOB)"
+    )
+    meta = {"name": "test", "format": "png"} | meta
+    con.executemany("INSERT INTO metadata VALUES (?, ?)", list(meta.items()))
+    con.executemany(
+        "INSERT INTO tiles VALUES (?, ?, ?, ?)",
+        [(z, x, (1 << z) - 1 - y, data) for (z, x, y), data in tiles.items()],
+    )
+    con.commit()
+    con.close()
+    return path
+
+
+def tile_png() -> bytes:
+    """A valid 1x1 PNG (a tile Leaflet scales up)."""
+    return _TRANSPARENT_PNG
 
 
 def artifact(name: str) -> Path:

@@ -13,7 +13,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from coverage.maps import RATIO_BINS, build_map, write_map
+from coverage.benchmarks import Benchmark
+from coverage.maps import (
+    MISSING,
+    NEEDED_BINS,
+    NO_POINT,
+    RATIO_BINS,
+    build_map,
+    share_bins,
+    write_map,
+)
 
 sys.path.insert(0, str(Path(__file__).parent))
 from browser_support import (
@@ -22,7 +31,9 @@ from browser_support import (
     XSS_NAME,
     Browser,
     artifact,
+    choropleth_share,
     grid_layers,
+    national_layers,
     province_layers,
     require_browser,
 )
@@ -415,6 +426,210 @@ def test_template_syntax_shows_as_text(browser, tmp_path):
     page, _router, errors = browser.open(path)
     try:
         assert name in _tooltip_after_hover(page, "C05")
+        assert errors == []
+    finally:
+        page.close()
+
+
+#: Least share of the country's pixels that must show a choropleth colour at the
+#: initial (national) zoom: 0.11 with the former black outlines and default
+#: clusters, about 0.68 now (clusters and province lines take the rest).
+NATIONAL_MIN_CHOROPLETH_SHARE = 0.6
+
+
+@pytest.fixture(scope="module")
+def national(tmp_path_factory):
+    communes, points = national_layers()
+    bench = Benchmark(name="national", title="n", radius_km=5.0, people_per_point=8000)
+    fmap = build_map(communes, points, benchmark=bench, title="National test map")
+    return communes, write_map(fmap, tmp_path_factory.mktemp("nat") / "national.html")
+
+
+def test_national_zoom_shows_the_choropleth(browser, national):
+    _communes, path = national
+    page, _router, errors = browser.open(path, tiles=False, width=1400, height=900)
+    try:
+        zoom = page.evaluate("window.coverageMap.map.getZoom()")
+        assert zoom <= 7
+        page.screenshot(path=str(artifact("national_initial.png")))
+        page.evaluate(
+            "document.querySelectorAll('.leaflet-control-container, .cv-title')"
+            ".forEach(e => { e.style.display = 'none'; })"
+        )
+        colours = [b.colour for b in (*RATIO_BINS, NO_POINT, MISSING)]
+        png = page.screenshot(path=str(artifact("national_map_only.png")))
+        share = choropleth_share(png, colours)
+        assert share > NATIONAL_MIN_CHOROPLETH_SHARE, share
+        # closer in, the outlines come back
+        widths = page.evaluate(
+            "(() => { const m = window.coverageMap.map;"
+            " m.setZoom(11, {animate: false});"
+            " const p = document.querySelector('path.cv-province');"
+            " return p.getAttribute('stroke-width'); })()"
+        )
+        assert float(widths) >= 2
+        assert [e for e in errors if "pageerror" in e] == []
+    finally:
+        page.close()
+
+
+def _rgb(css: str) -> tuple[float, ...]:
+    return tuple(float(v) for v in re.findall(r"[\d.]+", css)[:3])
+
+
+def test_clusters_are_not_choropleth_colours(browser, national):
+    _communes, path = national
+    page, _router, errors = browser.open(path, tiles=False, width=1400, height=900)
+    try:
+        icons = page.locator(".cv-cluster-icon")
+        assert icons.count() > 5
+        styles = page.eval_on_selector_all(
+            ".cv-cluster-icon, .cv-legend .cv-cluster",
+            "els => els.map(e => { const s = getComputedStyle(e);"
+            " return [s.backgroundColor, s.borderTopColor, s.color]; })",
+        )
+        bins = [
+            b.colour
+            for b in (*RATIO_BINS, *NEEDED_BINS, *share_bins(0.95), NO_POINT, MISSING)
+        ]
+        bin_rgb = [tuple(int(c[i : i + 2], 16) for i in (1, 3, 5)) for c in bins]
+        for triple in styles:
+            for css in triple:
+                rgb = _rgb(css)
+                for ref in bin_rgb:
+                    assert (
+                        max(abs(a - b) for a, b in zip(rgb, ref, strict=True)) > 40
+                    ), (css, ref)
+        legend = page.locator(".cv-legend-points").inner_text()
+        assert "not a coverage class" in legend
+        assert (
+            page.locator(".marker-cluster-small, .marker-cluster-medium").count() == 0
+        )
+        assert [e for e in errors if "pageerror" in e] == []
+    finally:
+        page.close()
+
+
+def test_initial_view_fits_the_mainland(browser, tmp_path):
+    communes, points = national_layers(cell_deg=0.3, islands=True)
+    path = write_map(build_map(communes, points, benchmark=BENCH), tmp_path / "i.html")
+    page, _router, errors = browser.open(path, tiles=False, width=1400, height=900)
+    try:
+        # centred on the mainland (102.1-109.4 E), not pulled east to 114 E
+        centre = page.evaluate("window.coverageMap.map.getCenter().lng")
+        assert centre == pytest.approx((102.14 + 109.35) / 2, abs=0.3)
+        inside = page.evaluate(
+            "window.coverageMap.map.getBounds()"
+            ".contains([[8.55, 102.14], [23.35, 109.35]])"
+        )
+        assert inside
+        codes = communes["commune_code"].iloc[-12:]
+        drawn = page.evaluate(
+            "codes => codes.filter(c => window.coverageMap.byCode[c]).length",
+            codes.tolist(),
+        )
+        assert drawn == 12
+        page.screenshot(path=str(artifact("islands_view.png")))
+        assert [e for e in errors if "pageerror" in e] == []
+    finally:
+        page.close()
+
+
+def test_no_internet_draws_the_light_basemap(browser, grid, grid_map):
+    page, router, errors = browser.open(grid_map, tiles=False)
+    try:
+        page.wait_for_selector("path.cv-basemap", state="attached", timeout=5000)
+        assert router.tile_requests > 0
+        assert page.locator("path.cv-basemap").count() >= 1
+        assert page.get_by_label("Light basemap (offline)").is_checked()
+        # under the choropleth
+        z = page.evaluate(
+            "[getComputedStyle(document.querySelector('.leaflet-cv-basemap-pane'))"
+            ".zIndex, getComputedStyle(document.querySelector("
+            "'.leaflet-overlay-pane')).zIndex].map(Number)"
+        )
+        assert z[0] < z[1]
+        page.get_by_label(re.compile("Service radius")).check()
+        page.screenshot(path=str(artifact("grid_offline_basemap.png")))
+        assert [e for e in errors if "pageerror" in e] == []
+    finally:
+        page.close()
+
+
+def test_online_tiles_keep_the_basemap_off(browser, grid_map):
+    page, router, _errors = browser.open(grid_map, tiles=True)
+    try:
+        page.wait_for_timeout(500)
+        assert router.tile_requests > 0
+        assert page.locator("path.cv-basemap").count() == 0
+    finally:
+        page.close()
+
+
+def test_intranet_tile_template(browser, grid, tmp_path):
+    communes, points = grid
+    url = "http://intranet/tiles/{z}/{x}/{y}.png"
+    fmap = build_map(communes, points, benchmark=BENCH, tiles=url)
+    path = write_map(fmap, tmp_path / "intranet.html")
+    page, router, _errors = browser.open(path)
+    try:
+        page.wait_for_selector("path.cv-basemap", state="attached", timeout=5000)
+        asked = [u for u in router.aborted if u.startswith("http://intranet/tiles/")]
+        assert asked and re.fullmatch(
+            r"http://intranet/tiles/\d+/\d+/\d+\.png", asked[0]
+        )
+        assert router.tile_requests == 0
+        assert page.get_by_label("Background tiles").is_checked()
+    finally:
+        page.close()
+
+
+def test_mbtiles_tiles_load_from_the_folder_next_to_the_map(browser, grid, tmp_path):
+    from browser_support import make_mbtiles, tile_png
+
+    communes, points = grid
+    tiles = {(0, 0, 0): tile_png()}
+    mbtiles = make_mbtiles(tmp_path / "base.mbtiles", tiles, attribution="© Test")
+    fmap = build_map(communes, points, benchmark=BENCH, tiles=mbtiles)
+    path = write_map(fmap, tmp_path / "maps" / "gap.html")
+    assert (tmp_path / "maps" / "gap_tiles" / "0" / "0" / "0.png").is_file()
+    page, router, errors = browser.open(path)
+    try:
+        page.wait_for_function(
+            "document.querySelectorAll('.leaflet-tile-loaded').length > 0",
+            timeout=5000,
+        )
+        srcs = page.eval_on_selector_all(
+            "img.leaflet-tile-loaded", "els => els.map(e => e.getAttribute('src'))"
+        )
+        assert srcs and all(s == "gap_tiles/0/0/0.png" for s in srcs)
+        assert router.tile_requests == 0 and router.aborted == []
+        assert page.locator("path.cv-basemap").count() == 0
+        assert "© Test" in page.locator(".leaflet-control-attribution").inner_text()
+        assert errors == []
+    finally:
+        page.close()
+
+
+def test_vietnamese_numbers_in_the_page(browser, grid, tmp_path):
+    communes, points = grid
+    communes = communes.copy()
+    communes.loc[communes["commune_code"] == "C05", "population"] = 4_583_912
+    fmap = build_map(communes, points, benchmark=BENCH, lang="vi")
+    path = write_map(fmap, tmp_path / "vi_numbers.html")
+    page, _router, errors = browser.open(path)
+    try:
+        assert "1,125 km" in page.locator(".cv-legend").inner_text()
+        assert "3.000 người/điểm" in page.locator(".cv-title").inner_text()
+        tip = _tooltip_after_hover(page, "C05")
+        radius = communes.loc[communes["commune_code"] == "C05", "radius_km"].iloc[0]
+        assert f"{radius:.3f}".replace(".", ",") in tip
+        page.locator('path.cv-commune[data-code="C05"]').click(
+            position={"x": 4, "y": 30}
+        )
+        popup = page.locator(".leaflet-popup-content")
+        popup.wait_for(state="visible")
+        assert "4.583.912" in popup.inner_text()
         assert errors == []
     finally:
         page.close()

@@ -29,6 +29,7 @@ from coverage.maps import (
     classify_needed,
     classify_ratio,
     classify_share,
+    initial_view,
     map_data,
     render_html,
     share_bins,
@@ -37,7 +38,13 @@ from coverage.maps import (
 )
 
 sys.path.insert(0, str(Path(__file__).parent))
-from browser_support import BENCH, XSS_NAME, grid_layers, province_layers
+from browser_support import (
+    BENCH,
+    XSS_NAME,
+    grid_layers,
+    national_layers,
+    province_layers,
+)
 
 
 @pytest.fixture(scope="module")
@@ -471,3 +478,75 @@ def test_template_syntax_in_data_is_never_run(name):
     # json.dumps leaves these characters as they are: the literal text must be there
     assert page.count(name) >= 2
     assert "__globals__" not in page or name == TEMPLATE_NAMES[2]
+
+
+def test_initial_view_leaves_far_islands_out():
+    communes, _points = national_layers(cell_deg=0.3, islands=True)
+    data = map_data(communes, None, benchmark=BENCH)
+    (south, west), (north, east) = data["view"]
+    assert east < 110.0 < communes.total_bounds[2]
+    assert west == pytest.approx(communes.total_bounds[0], abs=0.01)
+    assert south == pytest.approx(8.55, abs=0.05) and north > 23.0
+    # the islands are still drawn
+    assert len(data["communes"]["features"]) == len(communes)
+
+
+def test_initial_view_keeps_near_islands_and_populous_groups():
+    near = [shapely.box(0, 0, 1, 1), shapely.box(1.1, 0, 1.12, 0.02)]
+    view = initial_view(near, np.array([1000.0, 10.0]))
+    assert view[1][1] == pytest.approx(1.12)
+    two_cities = [shapely.box(0, 0, 1, 1), shapely.box(5, 0, 6, 1)]
+    view = initial_view(two_cities, np.array([1000.0, 800.0]))
+    assert view == [[0.0, 0.0], [1.0, 6.0]]
+    assert initial_view([None], np.array([1.0])) is None
+
+
+def test_tile_source_options(tmp_path):
+    from browser_support import make_mbtiles, tile_png
+
+    from coverage.maps.tiles import OSM_TILES, extract_mbtiles, tile_source
+
+    assert tile_source(None) == OSM_TILES
+    url = "http://intranet/tiles/{z}/{x}/{y}.png"
+    assert tile_source(url).url == url
+    for bad in ("http://intranet/tiles.png", tmp_path / "none.mbtiles"):
+        with pytest.raises(InputError):
+            tile_source(bad)
+    vector = make_mbtiles(tmp_path / "v.mbtiles", {(0, 0, 0): b"x"}, format="pbf")
+    with pytest.raises(InputError, match="raster tiles only"):
+        tile_source(vector)
+    tiles = {(0, 0, 0): tile_png(), (1, 1, 0): tile_png(), (2, 3, 1): tile_png()}
+    path = make_mbtiles(tmp_path / "t.mbtiles", tiles, attribution="© Cục Bản đồ")
+    source = tile_source(path)
+    assert (source.min_zoom, source.max_zoom) == (0, 2)
+    assert source.attribution == "© Cục Bản đồ"
+    folder = tmp_path / "maps" / "m_tiles"
+    assert extract_mbtiles(source, folder) == 3
+    # rows flipped from TMS: (z=2, x=3, y=1 from the north)
+    assert (folder / "2" / "3" / "1.png").read_bytes() == tile_png()
+    assert extract_mbtiles(source, folder) == 3  # replaced, not merged
+
+
+def test_write_map_extracts_mbtiles_next_to_the_map(layers, tmp_path):
+    from browser_support import make_mbtiles, tile_png
+
+    communes, points = layers
+    path = make_mbtiles(tmp_path / "t.mbtiles", {(0, 0, 0): tile_png()})
+    fmap = build_map(communes, points, benchmark=BENCH, tiles=path)
+    out = write_map(fmap, tmp_path / "maps" / "gap.html")
+    data = _page_data(out.read_text(encoding="utf-8"))
+    assert data["tiles"]["url"] == "gap_tiles/{z}/{x}/{y}.png"
+    assert (tmp_path / "maps" / "gap_tiles" / "0" / "0" / "0.png").is_file()
+
+
+def test_vietnamese_numbers_in_map_texts(layers):
+    communes, points = layers
+    data = map_data(communes, points, benchmark=BENCH, lang="vi")
+    assert "≤ 3.000 người/điểm" in data["subtitle"]
+    assert "R ≤ 1,5 km" in data["subtitle"]
+    legend = data["layers"][0]["legend"]
+    assert "1,125 km" in legend and "1.125" not in legend
+    assert "(3.000)" in data["layers"][1]["title"]
+    english = map_data(communes, points, benchmark=BENCH, lang="en")
+    assert "≤ 3,000 people/point" in english["subtitle"]
+    assert "1.125 km" in english["layers"][0]["legend"]

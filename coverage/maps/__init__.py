@@ -22,7 +22,14 @@ from .classify import (
     classify_share,
     share_bins,
 )
-from .data import map_data, simplify_coverage
+from .data import (
+    WhatIfData,
+    initial_view,
+    map_data,
+    simplify_coverage,
+    whatif_data,
+    whatif_from_access,
+)
 from .page import (
     ASSETS,
     BUNDLED_ASSETS,
@@ -44,14 +51,18 @@ __all__ = [
     "Bin",
     "CoverageMap",
     "LayerSpec",
+    "WhatIfData",
     "build_map",
     "classify_needed",
     "classify_ratio",
     "classify_share",
     "find_assets",
+    "initial_view",
     "map_data",
     "render_html",
     "share_bins",
     "simplify_coverage",
+    "whatif_data",
+    "whatif_from_access",
     "write_map",
 ]

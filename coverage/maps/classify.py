@@ -17,6 +17,7 @@ import pandas as pd
 from ..benchmarks import Benchmark
 from ..errors import InputError
 from ..i18n import label
+from ..reasons import format_number
 
 __all__ = [
     "KIND_COLOURS",
@@ -157,14 +158,19 @@ class LayerSpec:
     fill_special: bool
 
 
-def _fmt(value: float, unit: str = "") -> str:
-    text = f"{value:,.3f}".rstrip("0").rstrip(".") if value < 100 else f"{value:,.0f}"
+def _fmt(value: float, unit: str = "", lang: str = "en") -> str:
+    # Vietnamese writes 4.583,9 (coverage.reasons.format_number)
+    if value < 100:
+        mark = "," if lang == "vi" else "."
+        text = format_number(value, 3, lang).rstrip("0").rstrip(mark)
+    else:
+        text = format_number(value, 0, lang)
     return f"{text}{unit}"
 
 
 def _ratio_labels(reference: float, unit: str, lang: str) -> tuple[str, ...]:
     edges = [b.upper * reference for b in RATIO_BINS[:-1]]
-    e = [_fmt(v, unit) for v in edges]
+    e = [_fmt(v, unit, lang) for v in edges]
     return (
         label("map.bin.meets_strong", lang).format(a=e[0]),
         label("map.bin.meets", lang).format(a=e[0], b=e[1]),
@@ -175,7 +181,7 @@ def _ratio_labels(reference: float, unit: str, lang: str) -> tuple[str, ...]:
 
 
 def _share_labels(bins: tuple[Bin, ...], lang: str) -> tuple[str, ...]:
-    pct = [_fmt(100 * b.lower) for b in bins[:-1]]
+    pct = [_fmt(100 * b.lower, lang=lang) for b in bins[:-1]]
     return (
         label("map.bin.share_high", lang).format(a=pct[0]),
         label("map.bin.share_mid", lang).format(a=pct[1], b=pct[0]),
@@ -233,7 +239,8 @@ def _layer_specs(
         specs.append(
             LayerSpec(
                 "radius",
-                label("map.layer.radius", lang) + f" ({_fmt(benchmark.radius_km)} km)",
+                label("map.layer.radius", lang)
+                + f" ({_fmt(benchmark.radius_km, lang=lang)} km)",
                 RATIO_BINS,
                 classify_ratio(communes["radius_ratio"].to_numpy(float), n_points),
                 _ratio_labels(benchmark.radius_km, " km", lang),
@@ -245,7 +252,7 @@ def _layer_specs(
             LayerSpec(
                 "people",
                 label("map.layer.people", lang)
-                + f" ({_fmt(benchmark.people_per_point)})",
+                + f" ({_fmt(benchmark.people_per_point, lang=lang)})",
                 RATIO_BINS,
                 classify_ratio(
                     communes["people_ratio"].to_numpy(float),
@@ -265,7 +272,7 @@ def _layer_specs(
         specs.append(
             LayerSpec(
                 "share",
-                label("map.layer.share", lang).format(t=_fmt(t_km)),
+                label("map.layer.share", lang).format(t=_fmt(t_km, lang=lang)),
                 bins,
                 classify_share(share, bins),
                 _share_labels(bins, lang),

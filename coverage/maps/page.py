@@ -12,7 +12,9 @@ Offline: the page needs Leaflet (and Leaflet.markercluster when points are
 clustered) and nothing else (no jQuery, Bootstrap or icon fonts). With
 ``offline=True`` :func:`write_map` inlines those files from an npm ``node_modules``
 folder, so the map works without internet except for the OpenStreetMap tiles,
-which are optional: the choropleths draw on a blank background without them.
+which are optional: without them the page draws a light basemap from its own
+province (or commune) shapes, and ``tiles=`` points it at a tile server of the
+intranet or an MBTiles file.
 """
 
 from __future__ import annotations
@@ -27,18 +29,18 @@ from functools import cache
 from importlib.resources import files
 from pathlib import Path
 from typing import cast
+from urllib.parse import quote
 
 import folium
 import geopandas as gpd
-import numpy as np
 from branca.element import Element, Figure, MacroElement
 from folium.elements import JSCSSMixin
 from jinja2 import Template
 
 from ..benchmarks import Benchmark
 from ..errors import OutputError
-from ..geo import to_wgs84
-from .data import map_data
+from .data import WhatIfData, map_data
+from .tiles import TileSource, extract_mbtiles, tile_source
 
 __all__ = [
     "ASSETS",
@@ -129,8 +131,11 @@ var D = {{ this.data_json }};
     def __init__(self, data: dict) -> None:
         super().__init__()
         self._name = "CoverageLayers"
+        self.data = data
         self.data_json = _script_json(data)
         self.js = _asset_text("coverage.js")
+        if data.get("whatif") is not None:
+            self.js += "\n" + _asset_text("whatif.js")
         self.css = _asset_text("coverage.css")
 
     def render(self, **kwargs) -> str:
@@ -142,6 +147,7 @@ var D = {{ this.data_json }};
             Nothing to place where the element sits (an empty string).
         """
         figure = cast(Figure, self.get_root())
+        self.data_json = _script_json(self.data)
         module = self._template.module
         name = self.get_name()
         figure.header.add_child(_RawElement(module.header(self, kwargs)), name=name)
@@ -186,6 +192,9 @@ def build_map(
     offline: bool = False,
     cluster_above: int = 300,
     level: str = "commune",
+    outline_zooms: tuple[int, int] = (8, 10),
+    tiles: str | Path | None = None,
+    whatif: WhatIfData | None = None,
 ) -> folium.Map:
     """Build the interactive gap map.
 
@@ -230,6 +239,23 @@ def build_map(
         and code (no ``commune_code``/``commune_name`` needed); tooltips, popups,
         search, legend and subtitle then speak of provinces, and no outlines are
         dissolved from them.
+    outline_zooms
+        Zoom levels at which outlines thicken: below the first, communes have no
+        outline, districts are hidden and provinces are thin grey lines (the
+        national view, where the choropleth must show); below the second, thin
+        lines; from the second on, full outlines.
+    tiles
+        Background tiles: None for OpenStreetMap, a URL template
+        (``http://intranet/tiles/{z}/{x}/{y}.png``) or a raster ``.mbtiles``
+        file, whose tiles :func:`write_map` writes into the folder
+        ``<map name>_tiles`` next to the map. Whatever the tiles, when they fail
+        to load (no internet) the page draws a light grey basemap from its own
+        province or commune shapes.
+    whatif
+        Let the planner add, drag and remove points in the page and see the
+        figures change (:func:`whatif_data` / :func:`whatif_from_access`); the
+        proposals are pre-loaded as toggles and the edited points export as a
+        CSV that ``coverage analyze --points`` reads.
 
     Returns
     -------
@@ -239,9 +265,11 @@ def build_map(
     Raises
     ------
     InputError
-        When metric columns are missing or the access threshold has no column.
+        When metric columns are missing, the access threshold has no column or
+        the tiles are neither a URL template nor a raster MBTiles file.
     """
     del offline
+    source = tile_source(tiles)
     data = map_data(
         communes,
         points,
@@ -257,11 +285,13 @@ def build_map(
         show_rings=show_rings,
         cluster_above=cluster_above,
         level=level,
+        outline_zooms=outline_zooms,
+        whatif=whatif,
     )
-    bounds = to_wgs84(communes).total_bounds
+    view = data["view"]
     centre = (
-        [float((bounds[1] + bounds[3]) / 2), float((bounds[0] + bounds[2]) / 2)]
-        if np.all(np.isfinite(bounds))
+        [(view[0][0] + view[1][0]) / 2, (view[0][1] + view[1][1]) / 2]
+        if view is not None
         else [16.0, 106.0]
     )
     fmap = CoverageMap(location=centre, zoom_start=9, tiles=None, control_scale=True)
@@ -270,7 +300,11 @@ def build_map(
     )
     if data["cluster"]:
         fmap.add_child(_MarkerClusterAssets())
-    fmap.add_child(_CoverageLayers(data))
+    data["tiles"] = source.page_data()
+    layers = _CoverageLayers(data)
+    fmap.add_child(layers)
+    fmap.coverage_layers = layers  # type: ignore[attr-defined]
+    fmap.coverage_tiles = source  # type: ignore[attr-defined]
     return fmap
 
 
@@ -369,7 +403,9 @@ def write_map(
     offline
         Inline Leaflet (and Leaflet.markercluster) so the page works without
         internet; the files come from :func:`find_assets` (by default the copies
-        shipped in the package).
+        shipped in the package). Tiles of an MBTiles file given to
+        :func:`build_map` are written to ``<name>_tiles/{z}/{x}/{y}.png`` next to
+        the map in any case.
     assets_dir
         Another ``node_modules`` folder for ``offline``.
 
@@ -384,6 +420,12 @@ def write_map(
         When the folder cannot be written or offline assets are missing.
     """
     target = Path(path)
+    source = getattr(fmap, "coverage_tiles", None)
+    if isinstance(source, TileSource) and source.mbtiles is not None:
+        folder = target.parent / f"{target.stem}_tiles"
+        extract_mbtiles(source, folder)
+        url = f"{quote(folder.name)}/{{z}}/{{x}}/{{y}}.{source.extension}"
+        fmap.coverage_layers.data["tiles"] = source.page_data(url)  # type: ignore[attr-defined]
     page = render_html(fmap)
     if offline:
         page = _inline_assets(page, find_assets(assets_dir))

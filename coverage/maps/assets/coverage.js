@@ -1,14 +1,19 @@
 var L_ = D.labels;
 var fmtLocale = D.lang === 'vi' ? 'vi-VN' : 'en-US';
+// As coverage.reasons.format_number: English grouping, marks swapped in Vietnamese
+// (4.583,9), whatever the browser's locale data.
+function fmtNumber(v, decimals) {
+  var text = Number(v).toLocaleString('en-US', {minimumFractionDigits: decimals,
+    maximumFractionDigits: decimals});
+  if (D.lang !== 'vi') return text;
+  return text.replace(/[.,]/g, function (c) { return c === ',' ? '.' : ','; });
+}
 function fmt(v, kind) {
   if (v === null || v === undefined || v === '') return '–';
   if (kind === 'text') return String(v);
-  if (kind === 'int') return Number(v).toLocaleString(fmtLocale,
-    {maximumFractionDigits: 0});
-  if (kind === 'pct') return (100 * v).toLocaleString(fmtLocale,
-    {minimumFractionDigits: 1, maximumFractionDigits: 1}) + ' %';
-  return Number(v).toLocaleString(fmtLocale,
-    {minimumFractionDigits: 3, maximumFractionDigits: 3});
+  if (kind === 'int') return fmtNumber(Math.round(Number(v)), 0);
+  if (kind === 'pct') return fmtNumber(100 * v, 1) + ' %';
+  return fmtNumber(v, 3);
 }
 function el(tag, cls, text) {
   var e = document.createElement(tag);
@@ -29,8 +34,10 @@ if (D.synthetic) titleBox.appendChild(el('div', 'cv-synthetic', D.synthetic));
 L.DomEvent.disableClickPropagation(titleBox);
 container.appendChild(titleBox);
 
-var tiles = L.tileLayer('https://tile.openstreetmap.org/{z}/{x}/{y}.png', {
-  maxZoom: 19, attribution: '&copy; OpenStreetMap contributors'}).addTo(map);
+var T = D.tiles;
+var tiles = T.url ? L.tileLayer(T.url, {maxZoom: 19, minNativeZoom: T.minNativeZoom,
+  maxNativeZoom: T.maxNativeZoom, attribution: el('span', null, T.attribution)
+  .innerHTML}).addTo(map) : null;
 
 function tipFor(p, layerKey) {
   var box = el('div', 'cv-tip');
@@ -63,6 +70,18 @@ function popupFor(p) {
   return box;
 }
 
+// Outline weights follow the zoom: at national zoom thick outlines would hide
+// the choropleth (band 0: country, 1: province, 2: district and closer).
+function zoomBand() {
+  var z = map.getZoom();
+  return z < D.outlineZooms[0] ? 0 : z < D.outlineZooms[1] ? 1 : 2;
+}
+var COMMUNE_WEIGHT = [0, 0.3, 0.6];
+var NOPOINT_WEIGHT = [1, 2, 3];
+var DISTRICT_STYLE = [{weight: 0, opacity: 0}, {weight: 0.9, color: '#444', opacity: 0.8},
+  {weight: 1.6, color: '#222', opacity: 0.9}];
+var PROVINCE_STYLE = [{weight: 0.8, color: '#777', opacity: 0.9},
+  {weight: 1.6, color: '#333', opacity: 0.9}, {weight: 3, color: '#000', opacity: 0.9}];
 var baseLayers = {};
 var communeLayers = {};
 var byCode = {};
@@ -74,10 +93,11 @@ D.layers.forEach(function (spec, li) {
       var fill = k >= 100 ? (k === 100 ? D.noPointColour : D.missingColour)
         : spec.colours[k];
       if (k === 100 && !spec.fillSpecial) fill = D.missingColour;
+      var zb = zoomBand();
       var st = {className: 'cv-commune cv-layer-' + spec.key, fillColor: fill,
-        fillOpacity: 0.72, color: '#555', weight: 0.6, opacity: 0.9};
+        fillOpacity: 0.72, color: '#555', weight: COMMUNE_WEIGHT[zb], opacity: 0.9};
       if (noPoint && !spec.fillSpecial) {
-        st.color = D.noPointColour; st.weight = 3; st.opacity = 1;
+        st.color = D.noPointColour; st.weight = NOPOINT_WEIGHT[zb]; st.opacity = 1;
       }
       return st;
     },
@@ -101,6 +121,21 @@ D.layers.forEach(function (spec, li) {
   communeLayers[spec.key] = lyr;
 });
 var overlays = {};
+// Offline basemap: light grey land drawn from the page's own shapes, under the
+// choropleth, shown when no tile loads (no internet) so the page is never blank.
+var basemapPane = map.createPane('cv-basemap');
+basemapPane.style.zIndex = 250;
+basemapPane.style.pointerEvents = 'none';
+var basemap = L.geoJSON({type: 'FeatureCollection',
+  features: D.provinces.length ? D.provinces : D.communes.features}, {
+  pane: 'cv-basemap', interactive: false,
+  style: {className: 'cv-basemap', fillColor: '#e3e3de', fillOpacity: 1,
+    color: '#ffffff', weight: 1, opacity: 1}});
+function offlineBasemap() {
+  if (!map.hasLayer(basemap)) basemap.addTo(map);
+}
+if (!tiles || navigator.onLine === false) offlineBasemap();
+if (tiles) tiles.on('tileerror', offlineBasemap);
 function outlineLayer(features, cls, weight, colour) {
   return L.geoJSON({type: 'FeatureCollection', features: features}, {
     interactive: false,
@@ -114,19 +149,28 @@ outlinePane.style.pointerEvents = 'none';
 if (D.districts.length) {
   var dl = L.geoJSON({type: 'FeatureCollection', features: D.districts}, {
     pane: 'cv-outlines', interactive: false,
-    style: {className: 'cv-district', color: '#222', weight: 1.6, fill: false}});
+    style: function () {
+      return L.extend({className: 'cv-district', fill: false},
+        DISTRICT_STYLE[zoomBand()]);
+    }});
   overlays[L_['map.layer.districts']] = dl.addTo(map);
 }
 if (D.provinces.length) {
   var pl = L.geoJSON({type: 'FeatureCollection', features: D.provinces}, {
     pane: 'cv-outlines', interactive: false,
-    style: {className: 'cv-province', color: '#000', weight: 3, fill: false}});
+    style: function () {
+      return L.extend({className: 'cv-province', fill: false},
+        PROVINCE_STYLE[zoomBand()]);
+    }});
   overlays[L_['map.layer.provinces']] = pl.addTo(map);
 }
 if (D.uncovered.length) {
   var ul = L.geoJSON({type: 'FeatureCollection', features: D.uncovered}, {
-    style: {className: 'cv-uncovered', color: '#000', weight: 1, dashArray: '4 3',
-      fillColor: '#000', fillOpacity: 0.35},
+    style: function () {
+      var zb = zoomBand();
+      return {className: 'cv-uncovered', color: '#000', weight: zb ? 1 : 0,
+        dashArray: '4 3', fillColor: '#000', fillOpacity: zb ? 0.35 : 0.2};
+    },
     onEachFeature: function (f, layer) {
       layer.bindTooltip(function () {
         return el('div', null, L_['map.uncovered'] + (f.properties.pop !== null ?
@@ -151,8 +195,19 @@ function pointTip(i) {
   if (P.c[i]) box.appendChild(el('div', null, P.c[i]));
   return box;
 }
+// Clusters are neutral (white, grey ring): markercluster's default green, yellow
+// and orange are the choropleth's "meets / slightly above / above" colours.
+function clusterIcon(cluster) {
+  var n = cluster.getChildCount();
+  var size = n < 10 ? 22 : n < 100 ? 26 : n < 1000 ? 32 : 40;
+  var label = el('span', null, fmtNumber(n, 0));
+  return L.divIcon({html: label.outerHTML, className: 'marker-cluster cv-cluster-icon',
+    iconSize: L.point(size, size)});
+}
 var pointsLayer = D.cluster ? L.markerClusterGroup({chunkedLoading: true,
-  showCoverageOnHover: false, disableClusteringAtZoom: 14, maxClusterRadius: 50})
+  showCoverageOnHover: false, disableClusteringAtZoom: 14,
+  maxClusterRadius: function (z) { return z < D.outlineZooms[0] ? 70 : 50; },
+  iconCreateFunction: clusterIcon})
   : L.featureGroup();
 var markers = [];
 for (var i = 0; i < P.lat.length; i++) {
@@ -205,7 +260,8 @@ if (D.proposed && D.proposed.lat.length) {
   }
   overlays[L_['map.layer.proposed']] = prop.addTo(map);
 }
-overlays['OpenStreetMap'] = tiles;
+if (tiles) overlays[T.osm ? 'OpenStreetMap' : L_['map.layer.tiles']] = tiles;
+overlays[L_['map.layer.basemap']] = basemap;
 
 // Legend: the choropleth part follows the active layer.
 var legend = L.control({position: 'bottomright'});
@@ -291,7 +347,20 @@ search.onAdd = function () {
   return box;
 };
 search.addTo(map);
-var b = communeLayers[first.key].getBounds();
+// The view fits the populated main landmass (D.view); far islands stay drawn.
+var b = D.view ? L.latLngBounds(D.view) : communeLayers[first.key].getBounds();
 if (b.isValid()) map.fitBounds(b, {padding: [10, 10], animate: false});
+function restyle() {
+  var zb = zoomBand();
+  map.eachLayer(function (l) {
+    if (l instanceof L.GeoJSON && l.options.style instanceof Function &&
+        l._cvBand !== zb) {
+      l._cvBand = zb;
+      l.eachLayer(function (f) { l.resetStyle(f); });
+    }
+  });
+}
+map.on('zoomend baselayerchange overlayadd', restyle);
+restyle();
 window.coverageMap = {map: map, layers: communeLayers, points: pointsLayer,
   tiles: tiles, byCode: byCode};

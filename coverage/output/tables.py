@@ -12,6 +12,7 @@ import pandas as pd
 from ..metrics import LEVEL_KEYS
 from ..model import Analysis
 from ..pipeline.analyze import access_columns, level_access
+from ..reasons import render_reasons
 
 __all__ = [
     "COMMUNE_COLUMNS",
@@ -20,6 +21,7 @@ __all__ = [
     "analysis_tables",
     "commune_table",
     "distance_rule_table",
+    "gpkg_communes",
     "ordered",
 ]
 
@@ -135,6 +137,29 @@ def commune_table(communes: pd.DataFrame) -> pd.DataFrame:
         "people_affected",
     ]
     return ordered(communes, first)
+
+
+def gpkg_communes(communes: gpd.GeoDataFrame, *, lang: str = "en") -> gpd.GeoDataFrame:
+    """Prepare the communes layer of ``coverage.gpkg``: reasons in words and codes.
+
+    ``gap_reasons`` holds the words (English by default, as GIS users have always
+    read them) and ``gap_reason_codes``, right after it, the codes, so a map
+    redrawn later (``coverage map --from``) speaks the language it is asked for.
+
+    Parameters
+    ----------
+    communes
+        The commune table of an analysis (``gap_reasons`` as codes).
+    lang
+        Language of the words.
+    """
+    if "gap_reasons" not in communes.columns:
+        return communes
+    out = communes.copy()
+    codes = out["gap_reasons"]
+    out["gap_reasons"] = render_reasons(codes, lang).to_numpy(dtype=object)
+    out.insert(out.columns.get_loc("gap_reasons") + 1, "gap_reason_codes", codes)
+    return out
 
 
 def _with_lonlat(frame: gpd.GeoDataFrame) -> pd.DataFrame:

@@ -28,6 +28,7 @@ from ..metrics import (
     rank_gaps,
 )
 from ..model import DEFAULT_THRESHOLDS_KM, AccessOptions, Analysis
+from ..reasons import join_reasons
 from .summary import access_summary, build_summary
 
 if TYPE_CHECKING:
@@ -391,12 +392,7 @@ def _join_commune_access(
     pop = out["population"].to_numpy(float)
     for rule, share, fails in masks:
         meets &= ~fails
-        text = rule_gap_reason(rule, share)
-        reasons = np.where(
-            fails,
-            np.where(reasons == "", text, reasons + "; " + text),
-            reasons,
-        )
+        reasons = join_reasons(reasons, rule_gap_reason(rule, share))
         beyond = np.round(pop - out[rule_columns(rule)[0]].to_numpy(float))
         affected = np.where(fails, np.maximum(affected, beyond), affected)
     if masks:

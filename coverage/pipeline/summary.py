@@ -16,6 +16,7 @@ from ..benchmarks import Benchmark, DistanceRule
 from ..errors import InputError
 from ..io import KINDS
 from ..model import Analysis, PlanRun, Summary
+from ..reasons import render_reasons
 
 __all__ = [
     "access_summary",
@@ -35,8 +36,14 @@ def build_summary(
     inputs: dict[str, str],
     access: Summary | None = None,
 ) -> Summary:
-    """Collect the headline figures into the ``summary.json`` structure."""
+    """Collect the headline figures into the ``summary.json`` structure.
+
+    ``summary.json`` is for scripts: the overall gap reasons are in English words.
+    """
     without = communes.loc[communes["n_points"] == 0]
+    if overall.get("gap_reasons") is not None:
+        words = render_reasons([str(overall["gap_reasons"])], "en")[0]
+        overall = {**overall, "gap_reasons": words}
     return {
         "inputs": inputs,
         "benchmark": {

@@ -363,12 +363,12 @@ def aggregate_metrics(
 
 def overall_metrics(
     commune_metrics: pd.DataFrame, benchmark: Benchmark
-) -> dict[str, float | int | bool | None]:
+) -> dict[str, float | int | bool | str | None]:
     """Headline figures for the whole layer (the provincial report's numbers)."""
     df = pd.DataFrame(commune_metrics.drop(columns="geometry", errors="ignore"))
     df["_all"] = "all"
     total = aggregate_metrics_on(df, ["_all"], benchmark).iloc[0]
-    out: dict[str, float | int | bool | None] = {}
+    out: dict[str, float | int | bool | str | None] = {}
     for key, value in total.items():
         if key == "_all":
             continue

@@ -27,7 +27,7 @@ __all__ = [
 
 
 def build_summary(
-    overall: Mapping[str, float | int | bool | None],
+    overall: Mapping[str, float | int | bool | str | None],
     benchmark: Benchmark,
     *,
     communes: pd.DataFrame,

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from common import UTM48N, points_in, square_communes
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import box
 
@@ -262,6 +262,8 @@ def test_overall_figures_match_sums():
     assert o["n_communes_without_point"] == 0
 
 
+# builds layers and runs every metric: slower than a deadline on a shared machine
+@settings(deadline=None)
 @given(
     pops=st.lists(st.integers(0, 100_000), min_size=1, max_size=6),
     data=st.data(),

@@ -9,9 +9,8 @@ Access columns carry their threshold in the name (``share_within_5km``,
 from __future__ import annotations
 
 import re
-from typing import Any
 
-__all__ = ["LABELS", "LANGUAGES", "kind_label", "label", "translate_reasons"]
+__all__ = ["LABELS", "LANGUAGES", "kind_label", "label"]
 
 LANGUAGES = ("en", "vi")
 
@@ -369,44 +368,3 @@ def kind_label(kind: str, lang: str = "en") -> str:
         ``"en"`` or ``"vi"``.
     """
     return label(str(kind), lang)
-
-
-_REASONS_VI = (
-    (re.compile(r"\bno service point\b"), "chưa có điểm phục vụ"),
-    (re.compile(r"\bno staffed point\b"), "chưa có điểm có người phục vụ"),
-    (
-        re.compile(r"(\d+) commune\(s\) without a staffed point"),
-        r"\1 xã chưa có điểm có người phục vụ",
-    ),
-    (re.compile(r"\bradius ([0-9.]+) km > "), r"bán kính \1 km > "),
-    (re.compile(r" people/point > ([0-9,]+)"), r" người/điểm > \1"),
-    (
-        re.compile(r"([0-9.]+%) within ([0-9.]+) km needed, ([0-9.]+%) reached"),
-        r"cần \1 dân số trong phạm vi \2 km, đạt \3",
-    ),
-)
-
-
-def translate_reasons(values: Any, lang: str = "en") -> Any:
-    """Translate the gap reasons written by :mod:`coverage.metrics` (English).
-
-    Parameters
-    ----------
-    values
-        A pandas Series of reason texts (``;``-joined).
-    lang
-        ``"vi"`` translates; any other language returns ``values`` unchanged.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> translate_reasons(pd.Series(["no staffed point; radius 3.10 km > 2.9 km"]),
-    ...                   "vi").tolist()
-    ['chưa có điểm có người phục vụ; bán kính 3.10 km > 2.9 km']
-    """
-    if lang != "vi":
-        return values
-    out = values.astype("string")
-    for pattern, repl in _REASONS_VI:
-        out = out.str.replace(pattern, repl, regex=True)
-    return out

@@ -19,6 +19,7 @@ import pandas as pd
 from .benchmarks import Benchmark
 from .geo import area_km2 as _area_km2
 from .io import KINDS
+from .reasons import encode_reason, join_reasons
 
 __all__ = [
     "LEVEL_KEYS",
@@ -188,7 +189,7 @@ def derive_metrics(table: pd.DataFrame, benchmark: Benchmark) -> pd.DataFrame:
     pandas.DataFrame
         A copy of ``table`` with ``radius_km, people_per_point, radius_ratio,
         people_ratio, meets_radius, meets_people, meets_staffed, points_needed,
-        fails, gap_reasons``.
+        fails, gap_reasons`` (reason codes, see :mod:`coverage.reasons`).
     """
     out = table.copy()
     area = out["area_km2"].to_numpy(float)
@@ -233,42 +234,30 @@ def derive_metrics(table: pd.DataFrame, benchmark: Benchmark) -> pd.DataFrame:
 
 
 def _gap_reasons(df: pd.DataFrame, benchmark: Benchmark) -> np.ndarray:
-    """Explain in words why each unit fails (English; the CLI translates)."""
+    """Encode why each unit fails (:mod:`coverage.reasons` codes, words at output)."""
     if len(df) == 0:
         return np.empty(0, dtype=object)
     n = df["n_points"].to_numpy()
-    parts = []
-    parts.append(np.where(n == 0, "no service point", ""))
+    has_point = n > 0
+    parts = [encode_reason("no_point", ~has_point)]
     if benchmark.require_staffed:
         if "n_communes" in df.columns:
-            missing = df["n_communes"] - df["n_communes_staffed"]
-            text = (
-                missing.astype(int).astype(str) + " commune(s) without a staffed point"
-            )
-            parts.append(np.where((n > 0) & (missing > 0), text, ""))
+            missing = (df["n_communes"] - df["n_communes_staffed"]).to_numpy(float)
+            unstaffed = has_point & (missing > 0)
+            parts.append(encode_reason("communes_unstaffed", unstaffed, missing))
         else:
-            no_staff = (n > 0) & (df["n_staffed"].to_numpy() == 0)
-            parts.append(np.where(no_staff, "no staffed point", ""))
+            no_staff = has_point & (df["n_staffed"].to_numpy() == 0)
+            parts.append(encode_reason("no_staffed", no_staff))
     if benchmark.radius_km is not None:
-        text = (
-            "radius "
-            + df["radius_km"].round(2).map("{:.2f}".format)
-            + f" km > {benchmark.radius_km:g} km"
-        )
-        parts.append(np.where((n > 0) & ~df["meets_radius"].to_numpy(), text, ""))
+        above = has_point & ~df["meets_radius"].to_numpy(bool)
+        radius = df["radius_km"].to_numpy(float)
+        parts.append(encode_reason("radius_above", above, radius, benchmark.radius_km))
     if benchmark.people_per_point is not None:
-        text = (
-            df["people_per_point"].fillna(0).round().map("{:,.0f}".format)
-            + f" people/point > {benchmark.people_per_point:,.0f}"
-        )
-        parts.append(np.where((n > 0) & ~df["meets_people"].to_numpy(), text, ""))
-    joined = np.asarray(parts[0], dtype=object)
-    for part in parts[1:]:
-        part = np.asarray(part, dtype=object)
-        joined = np.where(
-            part == "", joined, np.where(joined == "", part, joined + "; " + part)
-        )
-    return np.asarray(joined, dtype=object)
+        above = has_point & ~df["meets_people"].to_numpy(bool)
+        people = df["people_per_point"].fillna(0).to_numpy(float)
+        limit = benchmark.people_per_point
+        parts.append(encode_reason("people_above", above, people, limit))
+    return join_reasons(*parts)
 
 
 def compute_commune_metrics(
@@ -374,12 +363,12 @@ def aggregate_metrics(
 
 def overall_metrics(
     commune_metrics: pd.DataFrame, benchmark: Benchmark
-) -> dict[str, float | int | bool | None]:
+) -> dict[str, float | int | bool | str | None]:
     """Headline figures for the whole layer (the provincial report's numbers)."""
     df = pd.DataFrame(commune_metrics.drop(columns="geometry", errors="ignore"))
     df["_all"] = "all"
     total = aggregate_metrics_on(df, ["_all"], benchmark).iloc[0]
-    out: dict[str, float | int | bool | None] = {}
+    out: dict[str, float | int | bool | str | None] = {}
     for key, value in total.items():
         if key == "_all":
             continue

@@ -212,7 +212,8 @@ def render_reasons(
         Encoded reasons per row (:func:`join_reasons`); missing values count as
         no reason.
     lang
-        Language of the words; any other than ``"vi"`` gives English.
+        Language of the words; any other than ``"vi"`` gives English. Text that
+        is not a code (a GeoPackage written before the codes) passes unchanged.
 
     Returns
     -------
@@ -230,7 +231,7 @@ def render_reasons(
     rendered = np.empty(len(unique), dtype=object)
     for i, text in enumerate(unique):
         rendered[i] = "; ".join(
-            _render_one(part, lang) for part in text.split(_SEP) if part
+            _render_one(part.strip(), lang) for part in text.split(_SEP) if part
         )
     out[:] = rendered[inverse]
     return pd.Series(out, index=index, dtype=object)

@@ -25,7 +25,7 @@ from coverage.access import (
     rule_share,
 )
 from coverage.benchmarks import DistanceRule
-from coverage.i18n import translate_reasons
+from coverage.reasons import render_reasons
 
 MODULES = ["core", "surface", "distance", "zones", "catchments", "rules"]
 
@@ -71,14 +71,20 @@ def test_labels_columns_and_scope():
     assert np.isnan(rule_share(table, rural)).all()
 
 
-def test_gap_reason_wording_is_translated():
-    text = rule_gap_reason(DistanceRule(5.0, 0.95), np.array([0.93249, 0.5]))
-    assert text.tolist() == [
+def test_gap_reason_is_a_code_rendered_in_both_languages():
+    share = np.array([0.93249, 0.5, 0.97, np.nan])
+    codes = rule_gap_reason(DistanceRule(5.0, 0.95), share)
+    # only failing rows get a reason; a share not evaluated (NaN) never fails
+    expected = ["share_below|0.95|5|93.2", "share_below|0.95|5|50", "", ""]
+    assert codes.tolist() == expected
+    assert render_reasons(codes, "en").tolist() == [
         "95% within 5 km needed, 93.2% reached",
         "95% within 5 km needed, 50.0% reached",
+        "",
+        "",
     ]
-    vi = translate_reasons(pd.Series(text), "vi")
-    assert vi.tolist()[0] == "cần 95% dân số trong phạm vi 5 km, đạt 93.2%"
+    vi = render_reasons(codes, "vi")
+    assert vi.tolist()[0] == "cần 95% dân số trong phạm vi 5 km, đạt 93,2%"
 
 
 def test_evaluate_distance_rules_uses_the_shared_verdict():

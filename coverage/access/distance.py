@@ -20,6 +20,7 @@ from scipy.spatial import cKDTree
 
 from ..errors import InputError
 from ..geo import WGS84
+from ..model import DEFAULT_CELL_M
 from .core import (
     AccessResult,
     PopulationSurface,
@@ -382,7 +383,7 @@ def compute_access(
     points: gpd.GeoDataFrame,
     *,
     thresholds_km: Sequence[float] = (2.0, 3.0, 5.0),
-    cell_m: float = 250.0,
+    cell_m: float = DEFAULT_CELL_M,
     surface: PopulationSurface | None = None,
 ) -> AccessResult:
     """Distance from the population to the nearest service point, per commune.

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..benchmarks import Benchmark, DistanceRule
+from ..reasons import encode_reason
 from .core import AccessResult, threshold_label
 
 __all__ = [
@@ -184,29 +185,33 @@ def rule_label(rule: DistanceRule, *, scope_note: str = "") -> str:
 
 
 def rule_gap_reason(rule: DistanceRule, share: np.ndarray) -> np.ndarray:
-    """Gap reason of a failed rule per row: ``95% within 5 km needed, 93.2% reached``.
+    """Gap reason code of a failed rule per row (``share_below|0.95|5|93.2``).
 
-    :mod:`coverage.i18n` translates this wording by its pattern: keep both in step.
+    Rendered in words (``95% within 5 km needed, 93.2% reached``) by
+    :func:`coverage.reasons.render_reasons` when an output is written.
 
     Parameters
     ----------
     rule
         The distance rule.
     share
-        Share within the rule's distance per row.
+        Share within the rule's distance per row (NaN: not evaluated).
 
     Returns
     -------
     numpy.ndarray
-        object, one text per row (meaningful where the rule fails).
+        object, the code where :func:`rule_fails` holds, ``""`` elsewhere.
+
+    Examples
+    --------
+    >>> rule_gap_reason(DistanceRule(5.0, 0.95), np.array([0.93249, 0.97])).tolist()
+    ['share_below|0.95|5|93.2', '']
     """
-    reached = pd.Series(np.asarray(share, dtype=float) * 100).round(1)
-    text = (
-        f"{rule.min_share:.0%} within {rule.distance_km:g} km needed, "
-        + reached.map("{:.1f}".format)
-        + "% reached"
+    share = np.asarray(share, dtype=float)
+    fails = rule_fails(share, rule.min_share)
+    return encode_reason(
+        "share_below", fails, rule.min_share, rule.distance_km, share * 100
     )
-    return text.to_numpy(dtype=object)
 
 
 def evaluate_distance_rules(

@@ -20,6 +20,7 @@ from pyproj import CRS, Transformer
 
 from ..errors import InputError
 from ..geo import metric_crs, require_crs
+from ..model import DEFAULT_CELL_M
 from .core import (
     FOOTPRINT_COMMUNE,
     FOOTPRINT_POINT,
@@ -177,7 +178,7 @@ def _unplaced_notes(codes: np.ndarray, pop_unplaced: np.ndarray) -> list[str]:
 
 
 def build_population_grid(
-    communes: gpd.GeoDataFrame, *, cell_m: float = 250.0, crs: Any = None
+    communes: gpd.GeoDataFrame, *, cell_m: float = DEFAULT_CELL_M, crs: Any = None
 ) -> PopulationSurface:
     """Spread each commune's population uniformly over a square grid.
 
@@ -380,7 +381,7 @@ def population_from_settlements(
     settlements: gpd.GeoDataFrame,
     *,
     rescale: bool = True,
-    cell_m: float = 250.0,
+    cell_m: float = DEFAULT_CELL_M,
     crs: Any = None,
 ) -> PopulationSurface:
     """Place population on settlement points (villages with a population).

@@ -19,6 +19,7 @@ def benchmarks(ctx: click.Context) -> None:
         coverage benchmarks
         coverage analyze --benchmark vn-strategy-2025
     """
+    from ..access.rules import rule_label
     from ..benchmarks import list_benchmarks
 
     for bench in call(ctx, list_benchmarks):
@@ -32,8 +33,7 @@ def benchmarks(ctx: click.Context) -> None:
         if bench.require_staffed:
             values.append("every commune has a staffed point")
         for rule in bench.distance_rules:
-            scope = "" if rule.scope == "all" else f" ({rule.scope} population)"
-            values.append(f"{rule.min_share:.1%} within {rule.distance_km:g} km{scope}")
+            values.append(rule_label(rule, scope_note=" population"))
         click.echo(f"    values: {'; '.join(values) or '—'}")
         for source in bench.sources:
             click.echo(f"    source: {source}")

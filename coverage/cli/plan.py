@@ -207,7 +207,6 @@ def plan(
         exclude_path=exclude,
         columns=columns,
         kinds=kinds,
-        cell_m=cell_m,
         time_limit_s=time_limit,
         method=method,
         on_stage=progress,

@@ -23,7 +23,8 @@ import shapely
 from ..benchmarks import Benchmark
 from ..errors import InputError
 from ..geo import dissolve_tiling, to_metric, to_wgs84
-from ..i18n import label, translate_reasons
+from ..i18n import label
+from ..reasons import render_reasons
 from .classify import KIND_COLOURS, MISSING, NO_POINT, LayerSpec, _fmt, _layer_specs
 from .text import MAP_TEXT, map_label
 
@@ -402,12 +403,9 @@ def map_data(
     props: dict[str, list] = {"n": _text(communes[name_col], n)}
     for key, col in text_cols.items():
         props[key] = _text(communes[col] if col in communes.columns else None, n)
-    props["g"] = _text(
-        translate_reasons(communes["gap_reasons"], lang)
-        if "gap_reasons" in communes.columns
-        else None,
-        n,
-    )
+    # a finished run's GeoPackage keeps the codes beside the words
+    reasons = communes.get("gap_reason_codes", communes.get("gap_reasons"))
+    props["g"] = _text(None if reasons is None else render_reasons(reasons, lang), n)
     decimals = {"pop": 0, "a": 3, "np": 0, "ns": 0, "na": 0, "r": 3, "rr": 3}
     decimals |= {"pp": 0, "pr": 3, "nd": 0}
     by_key = {k: col for k, col, _ in _POPUP_FIELDS}

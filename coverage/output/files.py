@@ -76,10 +76,10 @@ def to_csv_frame(df: pd.DataFrame, *, lang: str = "en") -> pd.DataFrame:
         and ``có``/``không`` for booleans.
     """
     out = pd.DataFrame(df.drop(columns=["geometry"], errors="ignore")).copy()
-    if lang != "en" and "gap_reasons" in out.columns:
-        from ..i18n import translate_reasons
+    if "gap_reasons" in out.columns:
+        from ..reasons import render_reasons
 
-        out["gap_reasons"] = translate_reasons(out["gap_reasons"], lang)
+        out["gap_reasons"] = render_reasons(out["gap_reasons"], lang)
     yes, no = ("có", "không") if lang == "vi" else ("yes", "no")
     for col in out.columns:
         series = out[col]

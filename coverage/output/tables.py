@@ -7,13 +7,12 @@ CSVs and the workbook sheets, so they cannot drift apart.
 from __future__ import annotations
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 
 from ..metrics import LEVEL_KEYS
 from ..model import Analysis
 from ..pipeline.analyze import access_columns, level_access
-from ..pipeline.summary import rule_text
+from ..reasons import render_reasons
 
 __all__ = [
     "COMMUNE_COLUMNS",
@@ -22,6 +21,7 @@ __all__ = [
     "analysis_tables",
     "commune_table",
     "distance_rule_table",
+    "gpkg_communes",
     "ordered",
 ]
 
@@ -86,15 +86,11 @@ def distance_rule_table(analysis: Analysis) -> pd.DataFrame:
     for level in ("province", "district"):
         if level in analysis.levels:
             units.append((level, analysis.levels[level], LEVEL_KEYS[level]))
-    from ..access import threshold_label
+    from ..access import rule_label, rule_passes, rule_share
 
     for level, table, keys in units:
         for rule in rules:
-            label = threshold_label(rule.distance_km)
-            evaluated = rule.scope == "all"
-            share = table[f"share_within_{label}"].to_numpy(float)
-            if not evaluated:
-                share = np.full(len(table), np.nan)
+            share = rule_share(table, rule)
             frame = pd.DataFrame(
                 {
                     "level": level,
@@ -104,17 +100,12 @@ def distance_rule_table(analysis: Analysis) -> pd.DataFrame:
                     "district_name": table["district_name"]
                     if "district_name" in keys
                     else pd.NA,
-                    "rule": rule_text(rule, ": not evaluated"),
+                    "rule": rule_label(rule, scope_note=": not evaluated"),
                     "distance_km": rule.distance_km,
                     "min_share": rule.min_share,
                     "share": share,
                     "margin": share - rule.min_share,
-                    "passes": pd.array(
-                        np.where(
-                            np.isnan(share), None, share >= rule.min_share - 1e-12
-                        ),
-                        dtype="boolean",
-                    ),
+                    "passes": rule_passes(share, rule.min_share),
                 }
             )
             frames.append(frame)
@@ -146,6 +137,29 @@ def commune_table(communes: pd.DataFrame) -> pd.DataFrame:
         "people_affected",
     ]
     return ordered(communes, first)
+
+
+def gpkg_communes(communes: gpd.GeoDataFrame, *, lang: str = "en") -> gpd.GeoDataFrame:
+    """Prepare the communes layer of ``coverage.gpkg``: reasons in words and codes.
+
+    ``gap_reasons`` holds the words (English by default, as GIS users have always
+    read them) and ``gap_reason_codes``, right after it, the codes, so a map
+    redrawn later (``coverage map --from``) speaks the language it is asked for.
+
+    Parameters
+    ----------
+    communes
+        The commune table of an analysis (``gap_reasons`` as codes).
+    lang
+        Language of the words.
+    """
+    if "gap_reasons" not in communes.columns:
+        return communes
+    out = communes.copy()
+    codes = out["gap_reasons"]
+    out["gap_reasons"] = render_reasons(codes, lang).to_numpy(dtype=object)
+    out.insert(out.columns.get_loc("gap_reasons") + 1, "gap_reason_codes", codes)
+    return out
 
 
 def _with_lonlat(frame: gpd.GeoDataFrame) -> pd.DataFrame:

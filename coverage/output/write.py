@@ -26,7 +26,7 @@ from ..pipeline.provinces import (
 )
 from ..pipeline.summary import summary_benchmark
 from .files import OutputSet, write_csv, write_gpkg_layers, write_json, write_xlsx
-from .tables import XLSX_SHEETS, analysis_tables, ordered
+from .tables import XLSX_SHEETS, analysis_tables, gpkg_communes, ordered
 
 __all__ = [
     "OUTPUT_FILES",
@@ -130,7 +130,7 @@ def write_outputs(
         write_json(summary, outputs.path(out_dir / "summary.json"))
     if "coverage.gpkg" in wanted:
         layers = {
-            "communes": analysis.communes,
+            "communes": gpkg_communes(analysis.communes),
             "points": analysis.points,
             "uncovered_zones": analysis.zones,
             "catchments": analysis.catchments,

@@ -28,6 +28,7 @@ from ..metrics import (
     rank_gaps,
 )
 from ..model import DEFAULT_THRESHOLDS_KM, AccessOptions, Analysis
+from ..reasons import join_reasons
 from .summary import access_summary, build_summary
 
 if TYPE_CHECKING:
@@ -92,8 +93,10 @@ def main_threshold_km(benchmark: Benchmark, thresholds: Sequence[float]) -> floa
     The first distance rule of the benchmark applying to all people; else 5 km
     when reported (the common European rule); else the largest threshold.
     """
+    from ..access import rule_evaluated
+
     for rule in benchmark.distance_rules:
-        if rule.scope == "all":
+        if rule_evaluated(rule):
             return float(rule.distance_km)
     if 5.0 in thresholds:
         return 5.0
@@ -359,16 +362,14 @@ def _rule_masks(
     table: pd.DataFrame, rules: Sequence[DistanceRule]
 ) -> list[tuple[DistanceRule, np.ndarray, np.ndarray]]:
     """Per rule of scope "all": (rule, share, fails) over the rows of ``table``."""
-    from ..access import threshold_label
+    from ..access import rule_evaluated, rule_fails, rule_share
 
     out = []
     for rule in rules:
-        if rule.scope != "all":
+        if not rule_evaluated(rule):
             continue
-        share = table[f"share_within_{threshold_label(rule.distance_km)}"]
-        share = share.to_numpy(float)
-        fails = np.isfinite(share) & (share < rule.min_share - 1e-12)
-        out.append((rule, share, fails))
+        share = rule_share(table, rule)
+        out.append((rule, share, rule_fails(share, rule.min_share)))
     return out
 
 
@@ -377,7 +378,7 @@ def _join_commune_access(
     result: AccessResult,
     bench: Benchmark,
 ) -> gpd.GeoDataFrame:
-    from ..access import threshold_label
+    from ..access import rule_columns, rule_gap_reason
 
     table = result.communes
     cols = access_columns(table)
@@ -391,18 +392,8 @@ def _join_commune_access(
     pop = out["population"].to_numpy(float)
     for rule, share, fails in masks:
         meets &= ~fails
-        text = (
-            f"{rule.min_share:.0%} within {rule.distance_km:g} km needed, "
-            + pd.Series(share * 100).round(1).map("{:.1f}".format)
-            + "% reached"
-        ).to_numpy(dtype=object)
-        reasons = np.where(
-            fails,
-            np.where(reasons == "", text, reasons + "; " + text),
-            reasons,
-        )
-        label = threshold_label(rule.distance_km)
-        beyond = np.round(pop - out[f"pop_within_{label}"].to_numpy(float))
+        reasons = join_reasons(reasons, rule_gap_reason(rule, share))
+        beyond = np.round(pop - out[rule_columns(rule)[0]].to_numpy(float))
         affected = np.where(fails, np.maximum(affected, beyond), affected)
     if masks:
         out["meets_access"] = meets

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..benchmarks import Benchmark
 from ..errors import InputError
-from ..model import DEFAULT_CELL_M, Analysis, PlanRun
+from ..model import Analysis, PlanRun
 from .analyze import counted_points
 from .summary import plan_summary
 
@@ -102,7 +102,6 @@ def plan_analysis(
     candidate_source: CandidateSource = "cells",
     exclusion: gpd.GeoDataFrame | None = None,
     kinds: tuple[str, ...] | None = None,
-    cell_m: float = DEFAULT_CELL_M,
     max_candidates: int = 3000,
     time_limit_s: float = 60.0,
     method: Method = "auto",
@@ -111,11 +110,21 @@ def plan_analysis(
     """Choose new sites for an analysed area and measure before and after.
 
     Existing points are all kept; demand is the population surface of the
-    analysis (so the plan sees the same people as the access figures).
+    analysis (so the plan sees the same people as the access figures), and its
+    cell size (``AccessOptions.cell_m`` of the analysis) is the plan's.
+
+    Raises
+    ------
+    ValueError
+        When the analysis has no distance access (no population surface).
     """
     from ..plan import before_after, plan_from_layers
 
-    surface = analysis.access.surface if analysis.access is not None else None
+    if analysis.access is None:
+        msg = "a plan needs an analysis with distance access (its population surface)"
+        raise ValueError(msg)
+    surface = analysis.access.surface
+    cell_m = float(surface.cell_m)
     points = counted_points(analysis.points, kinds)
     points = points.loc[~points.geometry.isna() & ~points.geometry.is_empty]
     source: CandidateSource = "file" if candidates is not None else candidate_source
@@ -183,7 +192,6 @@ def run_plan(
     exclude_path: str | Path | None = None,
     columns: dict[str, str] | None = None,
     kinds: tuple[str, ...] | None = None,
-    cell_m: float = DEFAULT_CELL_M,
     time_limit_s: float = 60.0,
     method: Method = "auto",
     on_stage: Callable[[str], None] | None = None,
@@ -214,7 +222,6 @@ def run_plan(
         candidate_source=generated,
         exclusion=exclusion,
         kinds=kinds,
-        cell_m=cell_m,
         max_candidates=max_candidates,
         time_limit_s=time_limit_s,
         method=method,

@@ -16,18 +16,18 @@ from ..benchmarks import Benchmark, DistanceRule
 from ..errors import InputError
 from ..io import KINDS
 from ..model import Analysis, PlanRun, Summary
+from ..reasons import render_reasons
 
 __all__ = [
     "access_summary",
     "build_summary",
     "plan_summary",
-    "rule_text",
     "summary_benchmark",
 ]
 
 
 def build_summary(
-    overall: Mapping[str, float | int | bool | None],
+    overall: Mapping[str, float | int | bool | str | None],
     benchmark: Benchmark,
     *,
     communes: pd.DataFrame,
@@ -36,8 +36,14 @@ def build_summary(
     inputs: dict[str, str],
     access: Summary | None = None,
 ) -> Summary:
-    """Collect the headline figures into the ``summary.json`` structure."""
+    """Collect the headline figures into the ``summary.json`` structure.
+
+    ``summary.json`` is for scripts: the overall gap reasons are in English words.
+    """
     without = communes.loc[communes["n_points"] == 0]
+    if overall.get("gap_reasons") is not None:
+        words = render_reasons([str(overall["gap_reasons"])], "en")[0]
+        overall = {**overall, "gap_reasons": words}
     return {
         "inputs": inputs,
         "benchmark": {
@@ -73,12 +79,6 @@ def build_summary(
     }
 
 
-def rule_text(rule: DistanceRule, scope_note: str = "") -> str:
-    """``95.0% within 5 km`` (with its scope when it is not everybody)."""
-    scope = "" if rule.scope == "all" else f" ({rule.scope}{scope_note})"
-    return f"{rule.min_share:.1%} within {rule.distance_km:g} km{scope}"
-
-
 def access_summary(analysis: Analysis, overall: pd.DataFrame) -> Summary:
     """Build the ``access`` part of ``summary.json`` from the one-row ``overall``.
 
@@ -89,7 +89,13 @@ def access_summary(analysis: Analysis, overall: pd.DataFrame) -> Summary:
     overall
         :func:`coverage.pipeline.analyze.level_access` of the whole area.
     """
-    from ..access import threshold_label
+    from ..access import (
+        rule_evaluated,
+        rule_label,
+        rule_passes,
+        rule_share,
+        threshold_label,
+    )
 
     result = analysis.access
     if result is None:
@@ -110,18 +116,17 @@ def access_summary(analysis: Analysis, overall: pd.DataFrame) -> Summary:
     ]
     rules = []
     for rule in analysis.benchmark.distance_rules:
-        label = threshold_label(rule.distance_km)
-        evaluated = rule.scope == "all"
-        share = num(row[f"share_within_{label}"]) if evaluated else None
+        evaluated = rule_evaluated(rule)
+        share = num(rule_share(overall, rule)[0])
         rules.append(
             {
-                "rule": rule_text(rule),
+                "rule": rule_label(rule),
                 "distance_km": rule.distance_km,
                 "min_share": rule.min_share,
                 "scope": rule.scope,
                 "share": share,
                 "margin": None if share is None else share - rule.min_share,
-                "passes": None if share is None else share >= rule.min_share - 1e-12,
+                "passes": rule_passes(share, rule.min_share),
                 "evaluated": evaluated,
             }
         )

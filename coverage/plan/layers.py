@@ -18,6 +18,7 @@ import shapely
 from scipy import sparse
 
 from ..errors import InputError
+from ..model import DEFAULT_CELL_M
 from .matrix import _as_xy, build_coverage_matrix, covered_by
 from .sites import (
     CandidateSource,
@@ -185,7 +186,7 @@ def plan_from_layers(
     radius_km: float,
     add: int | None = None,
     target: str | PlanTarget | None = None,
-    cell_m: float = 250.0,
+    cell_m: float = DEFAULT_CELL_M,
     candidate_source: CandidateSource = "cells",
     exclusion: gpd.GeoDataFrame | None = None,
     max_candidates: int = 3000,
@@ -340,7 +341,7 @@ def before_after(
     proposed: gpd.GeoDataFrame,
     *,
     radius_km: float,
-    cell_m: float = 250.0,
+    cell_m: float = DEFAULT_CELL_M,
     surface: Any | None = None,
 ) -> tuple[Any, dict[str, float]]:
     """Per-commune and overall figures before and after adding the proposed points.
@@ -369,7 +370,7 @@ def before_after(
         point), each with a ``_before`` and an ``_after`` column; and the same
         figures for the whole area.
     """
-    import pandas as pd  # type: ignore[import-untyped]
+    import pandas as pd
 
     from ..geo import area_km2
     from ..metrics import people_per_point, service_radius_km

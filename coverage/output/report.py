@@ -251,6 +251,9 @@ def format_summary(summary: Summary, *, lang: str = "en") -> str:
                     pop=float(access.get("uncovered_population", 0.0)),
                 )
             )
+    from .travel import travel_lines
+
+    lines.extend(travel_lines(summary, lang=lang))
     lines.append(
         "  "
         + t["failing"].format(

@@ -49,6 +49,7 @@ __all__ = [
     "join_level_travel",
     "min_label",
     "read_barriers",
+    "time_cover",
     "time_rule_text",
     "travel_columns",
     "travel_summary",
@@ -98,6 +99,8 @@ class TravelAccess:
         Whether a DEM gave the off-road slopes.
     n_barrier_layers : int
         Barrier layers used (0 or 1).
+    inputs : dict
+        The roads, barriers and DEM grid read, for the planner's coverage sets.
     levels : dict
         Cached per-level tables keyed by the grouping columns.
     """
@@ -110,6 +113,7 @@ class TravelAccess:
     n_roads: int
     dem: bool = False
     n_barrier_layers: int = 0
+    inputs: dict[str, Any] = field(default_factory=dict)
     levels: dict[tuple[str, ...], pd.DataFrame] = field(default_factory=dict)
 
 
@@ -367,6 +371,39 @@ def join_level_travel(
     return left
 
 
+def time_cover(analysis: Analysis, limit_min: float) -> Any:
+    """Return the planner's coverage by travel time within ``limit_min`` minutes.
+
+    Parameters
+    ----------
+    analysis
+        An analysis with travel times (``--roads``): the same roads, barriers,
+        DEM, profile and CRS are used.
+    limit_min
+        A site covers a cell that reaches it within this many minutes.
+
+    Returns
+    -------
+    coverage.travel.cover.TimeCover
+    """
+    from ..travel.cover import TimeCover
+
+    travel = analysis.travel
+    if travel is None:
+        msg = "planning by travel time needs --roads"
+        raise InputError(msg)
+    surface = travel.result.surface
+    return TimeCover(
+        limit_min=float(limit_min),
+        roads=travel.inputs.get("roads"),
+        profile=travel.times.profile,
+        crs=surface.crs,
+        cell_m=float(surface.cell_m),
+        dem=travel.inputs.get("dem"),
+        barriers=travel.inputs.get("barriers"),
+    )
+
+
 def travel_summary(analysis: Analysis) -> Summary:
     """Build the ``travel`` part of ``summary.json``."""
     travel = analysis.travel
@@ -502,8 +539,21 @@ def apply_travel(
             f"the benchmark's time rule is stated for {rule_mode}; measured by "
             f"{profile.mode}"
         )
-    timings["travel_read"] = time.perf_counter() - t0
     surface = result.surface
+    dem = None
+    if options.dem is not None:
+        from ..travel.terrain import read_dem
+
+        located = np.vstack([surface.xy, result.point_xy])
+        lo = located.min(0) - surface.cell_m
+        hi = located.max(0) + surface.cell_m
+        dem = read_dem(
+            options.dem,
+            bounds=(lo[0], lo[1], hi[0], hi[1]),
+            bounds_crs=surface.crs,
+            pixel_m=surface.cell_m / 2.0,
+        )
+    timings["travel_read"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     if on_stage:
         on_stage(f"travel times by {profile.mode} from {len(surface):,} locations")
@@ -514,7 +564,7 @@ def apply_travel(
         cell_m=surface.cell_m,
         profile=profile,
         crs=surface.crs,
-        dem=options.dem,
+        dem=dem,
         barriers=barriers,
     )
     timings["travel_times"] = time.perf_counter() - t0
@@ -540,6 +590,7 @@ def apply_travel(
         n_roads=len(roads),
         dem=options.dem is not None,
         n_barrier_layers=int(options.barriers is not None),
+        inputs={"roads": roads, "barriers": barriers, "dem": dem},
     )
     analysis.travel = travel
     analysis.notes.extend(n for n in times.notes if n not in analysis.notes)

@@ -186,6 +186,7 @@ def build_map(
     offline: bool = False,
     cluster_above: int = 300,
     level: str = "commune",
+    travel: bool = False,
 ) -> folium.Map:
     """Build the interactive gap map.
 
@@ -230,6 +231,9 @@ def build_map(
         and code (no ``commune_code``/``commune_name`` needed); tooltips, popups,
         search, legend and subtitle then speak of provinces, and no outlines are
         dissolved from them.
+    travel
+        Add the travel-time layer and popup fields (units with
+        ``mean_time_min``, from ``coverage analyze --roads``).
 
     Returns
     -------
@@ -258,6 +262,10 @@ def build_map(
         cluster_above=cluster_above,
         level=level,
     )
+    if travel:
+        from .travel import add_travel_layer
+
+        add_travel_layer(data, communes, lang=lang)
     bounds = to_wgs84(communes).total_bounds
     centre = (
         [float((bounds[1] + bounds[3]) / 2), float((bounds[0] + bounds[2]) / 2)]
@@ -271,6 +279,10 @@ def build_map(
     if data["cluster"]:
         fmap.add_child(_MarkerClusterAssets())
     fmap.add_child(_CoverageLayers(data))
+    if travel:
+        from .travel import TravelTooltips
+
+        fmap.add_child(TravelTooltips(lang))
     return fmap
 
 

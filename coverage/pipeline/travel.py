@@ -129,9 +129,12 @@ def min_label(minutes: float) -> str:
     return f"{text}min"
 
 
+_MODE_WORDS = {"walk": " on foot", "motorbike": " by motorbike", "car": " by car"}
+
+
 def time_rule_text(rule: TimeRule) -> str:
     """``90.0% within 20 min by car``."""
-    mode = f" by {rule.mode}" if rule.mode else ""
+    mode = _MODE_WORDS.get(rule.mode or "", "")
     return f"{rule.min_share:.1%} within {rule.minutes:g} min{mode}"
 
 

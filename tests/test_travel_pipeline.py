@@ -328,3 +328,11 @@ def test_barriers_without_polygons_exit_2(tmp_path):
     )
     assert result.exit_code == 2
     assert "polygons" in result.output
+
+
+def test_graph_has_no_parallel_edges(timed):
+    """build_graph skips the duplicate summation: every edge must occur once."""
+    matrix = timed.travel.times.graph.matrix_t
+    canonical = matrix.copy()
+    canonical.sum_duplicates()
+    assert canonical.nnz == matrix.nnz

@@ -26,6 +26,7 @@ __all__ = [
     "list_benchmarks",
     "load_benchmark",
     "parse_benchmark",
+    "time_rule_text",
 ]
 
 
@@ -67,6 +68,21 @@ class TimeRule:
     minutes: float
     min_share: float
     mode: str | None = None
+
+
+_MODE_WORDS = {"walk": " on foot", "motorbike": " by motorbike", "car": " by car"}
+
+
+def time_rule_text(rule: TimeRule) -> str:
+    """Describe a time rule: ``90.0% within 20 min by car``.
+
+    Examples
+    --------
+    >>> time_rule_text(TimeRule(20.0, 0.9, "walk"))
+    '90.0% within 20 min on foot'
+    """
+    mode = _MODE_WORDS.get(rule.mode or "", "")
+    return f"{rule.min_share:.1%} within {rule.minutes:g} min{mode}"
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ def benchmarks(ctx: click.Context) -> None:
         coverage benchmarks
         coverage analyze --benchmark vn-strategy-2025
     """
-    from ..benchmarks import list_benchmarks
+    from ..benchmarks import list_benchmarks, time_rule_text
 
     for bench in call(ctx, list_benchmarks):
         click.echo(f"{bench.name}")
@@ -34,6 +34,9 @@ def benchmarks(ctx: click.Context) -> None:
         for rule in bench.distance_rules:
             scope = "" if rule.scope == "all" else f" ({rule.scope} population)"
             values.append(f"{rule.min_share:.1%} within {rule.distance_km:g} km{scope}")
+        values += [
+            time_rule_text(rule) + " (needs --roads)" for rule in bench.time_rules
+        ]
         click.echo(f"    values: {'; '.join(values) or '—'}")
         for source in bench.sources:
             click.echo(f"    source: {source}")

@@ -33,7 +33,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ..benchmarks import Benchmark, TimeRule
+from ..benchmarks import Benchmark, TimeRule, time_rule_text
 from ..errors import InputError
 from ..model import DEFAULT_THRESHOLDS_MIN, Analysis, Summary, TravelOptions
 
@@ -127,15 +127,6 @@ def min_label(minutes: float) -> str:
     """
     text = f"{float(minutes):.6f}".rstrip("0").rstrip(".")
     return f"{text}min"
-
-
-_MODE_WORDS = {"walk": " on foot", "motorbike": " by motorbike", "car": " by car"}
-
-
-def time_rule_text(rule: TimeRule) -> str:
-    """``90.0% within 20 min by car``."""
-    mode = _MODE_WORDS.get(rule.mode or "", "")
-    return f"{rule.min_share:.1%} within {rule.minutes:g} min{mode}"
 
 
 def travel_thresholds_for(

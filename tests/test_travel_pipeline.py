@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from coverage.benchmarks import load_benchmark, parse_benchmark
 from coverage.cli import main
@@ -25,7 +25,7 @@ COMMUNES = ROOT / "data" / "boundaries" / "communes.geojson"
 POINTS = ROOT / "data" / "points" / "service_points.csv"
 
 
-def _run(*args: str) -> object:
+def _run(*args: str) -> Result:
     quiet = ["-q"] if args and args[0] == "analyze" and "--roads" in args else []
     return CliRunner().invoke(main, [*quiet, *args], catch_exceptions=False)
 

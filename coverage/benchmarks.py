@@ -19,11 +19,14 @@ from .errors import InputError
 
 __all__ = [
     "SCOPES",
+    "TIME_MODES",
     "Benchmark",
     "DistanceRule",
+    "TimeRule",
     "list_benchmarks",
     "load_benchmark",
     "parse_benchmark",
+    "time_rule_text",
 ]
 
 
@@ -48,6 +51,41 @@ class DistanceRule:
 
 
 @dataclass(frozen=True)
+class TimeRule:
+    """A share of population that must live within a travel time of a point.
+
+    Attributes
+    ----------
+    minutes : float
+        The time threshold in minutes (over roads and terrain: ``--roads``).
+    min_share : float
+        The required share of population within ``minutes``, in [0, 1].
+    mode : str or None
+        The travel mode the rule is stated for (``walk``, ``motorbike``, ``car``);
+        ``None`` for any.
+    """
+
+    minutes: float
+    min_share: float
+    mode: str | None = None
+
+
+_MODE_WORDS = {"walk": " on foot", "motorbike": " by motorbike", "car": " by car"}
+
+
+def time_rule_text(rule: TimeRule) -> str:
+    """Describe a time rule: ``90.0% within 20 min by car``.
+
+    Examples
+    --------
+    >>> time_rule_text(TimeRule(20.0, 0.9, "walk"))
+    '90.0% within 20 min on foot'
+    """
+    mode = _MODE_WORDS.get(rule.mode or "", "")
+    return f"{rule.min_share:.1%} within {rule.minutes:g} min{mode}"
+
+
+@dataclass(frozen=True)
 class Benchmark:
     """A benchmark profile.
 
@@ -67,6 +105,8 @@ class Benchmark:
         Distance-based access rules ("95% of population within 5 km").
     sources : tuple of str
         Where the figures come from.
+    time_rules : tuple of TimeRule
+        Travel-time rules ("100% within 20 minutes by car"); they need ``--roads``.
     """
 
     name: str
@@ -77,6 +117,7 @@ class Benchmark:
     distance_rules: tuple[DistanceRule, ...] = field(default_factory=tuple)
     sources: tuple[str, ...] = field(default_factory=tuple)
     path: str | None = None
+    time_rules: tuple[TimeRule, ...] = field(default_factory=tuple)
 
     @property
     def access_thresholds_km(self) -> tuple[float, ...]:
@@ -95,9 +136,14 @@ _TOP_KEYS = (
     "people_per_point",
     "require_staffed",
     "distance_rules",
+    "time_rules",
     "sources",
 )
 _RULE_KEYS = ("distance_km", "min_share", "scope")
+_TIME_RULE_KEYS = ("minutes", "min_share", "mode")
+TIME_MODES = ("walk", "motorbike", "car")
+# from one minute to a day
+_MIN_RANGE = (1.0, 1440.0)
 SCOPES = ("all", "rural", "urban")
 # Bounds of meaningful values (less than a metre or one person per point, more
 # than half the Earth's circumference); tiny values overflow the points needed.
@@ -195,6 +241,55 @@ def _parse_rules(value: Any, problems: list[str]) -> list[DistanceRule]:
     return rules
 
 
+def _parse_time_rules(value: Any, problems: list[str]) -> list[TimeRule]:
+    example = '{ minutes = 20, min_share = 1.0, mode = "car" }'
+    if not isinstance(value, list):
+        problems.append(
+            f"'time_rules' must be an array of tables such as [{example}], got "
+            + _shown(value)
+        )
+        return []
+    rules = []
+    for i, rule in enumerate(value):
+        where = f"time_rules[{i}]"
+        if not isinstance(rule, dict):
+            problems.append(
+                f"'{where}' must be a table such as {example}, got " + _shown(rule)
+            )
+            continue
+        found = _unknown_keys(rule, _TIME_RULE_KEYS, where=f"{where}.")
+        for key in ("minutes", "min_share"):
+            if key not in rule:
+                found.append(f"'{where}' lacks '{key}'")
+        minutes, share = None, None
+        if "minutes" in rule:
+            minutes, bad = _number(
+                rule["minutes"],
+                key=f"{where}.minutes",
+                bounds=_MIN_RANGE,
+                unit="of minutes ",
+            )
+            found += [bad] if bad else []
+        if "min_share" in rule:
+            share, bad = _number(
+                rule["min_share"], key=f"{where}.min_share", bounds=(0.0, 1.0), unit=""
+            )
+            found += [bad] if bad else []
+        mode = rule.get("mode")
+        if mode is not None and mode not in TIME_MODES:
+            close = difflib.get_close_matches(str(mode), TIME_MODES, n=1, cutoff=0.6)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            found.append(
+                f"'{where}.mode' must be one of {', '.join(TIME_MODES)}, got "
+                + _shown(mode)
+                + hint
+            )
+        problems += found
+        if not found and minutes is not None and share is not None:
+            rules.append(TimeRule(minutes, share, None if mode is None else str(mode)))
+    return rules
+
+
 def _parse_sources(value: Any, problems: list[str]) -> tuple[str, ...]:
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, list) or not all(isinstance(s, str) for s in items):
@@ -252,6 +347,7 @@ def parse_benchmark(data: dict[str, Any], *, origin: str) -> Benchmark:
             f"quotes), got {_shown(staffed)}"
         )
     rules = _parse_rules(data.get("distance_rules", []), problems)
+    time_rules = _parse_time_rules(data.get("time_rules", []), problems)
     sources = _parse_sources(data.get("sources", []), problems)
     if problems:
         msg = f"{origin}: invalid benchmark profile: " + "; ".join(problems)
@@ -265,6 +361,7 @@ def parse_benchmark(data: dict[str, Any], *, origin: str) -> Benchmark:
         distance_rules=tuple(rules),
         sources=sources,
         path=origin,
+        time_rules=tuple(time_rules),
     )
 
 

@@ -150,6 +150,27 @@ LABELS: dict[str, dict[str, str]] = {
         "en": "Meets distance rules",
         "vi": "Đạt chỉ tiêu khoảng cách",
     },
+    "mean_time_min": {
+        "en": "Mean travel time to nearest point (min)",
+        "vi": "Thời gian đi bình quân đến điểm gần nhất (phút)",
+    },
+    "p90_time_min": {
+        "en": "90th percentile travel time (min)",
+        "vi": "Thời gian đi phân vị 90 (phút)",
+    },
+    "max_time_min": {
+        "en": "Maximum travel time (min)",
+        "vi": "Thời gian đi lớn nhất (phút)",
+    },
+    "slowest_lon": {
+        "en": "Slowest populated place: longitude",
+        "vi": "Nơi có dân đi lâu nhất: kinh độ",
+    },
+    "slowest_lat": {
+        "en": "Slowest populated place: latitude",
+        "vi": "Nơi có dân đi lâu nhất: vĩ độ",
+    },
+    "meets_time": {"en": "Meets travel-time rules", "vi": "Đạt chỉ tiêu thời gian đi"},
     "pop_served": {"en": "Population served", "vi": "Dân số được phục vụ"},
     "equivalent_radius_km": {
         "en": "Equivalent radius (km)",
@@ -304,6 +325,17 @@ LABELS: dict[str, dict[str, str]] = {
 }
 
 _PATTERNS: list[tuple[re.Pattern[str], dict[str, str]]] = [
+    (
+        re.compile(r"^share_within_(?P<t>[0-9.]+)min$"),
+        {
+            "en": "Share of population within {t} min",
+            "vi": "Tỷ lệ dân số trong vòng {t} phút",
+        },
+    ),
+    (
+        re.compile(r"^pop_within_(?P<t>[0-9.]+)min$"),
+        {"en": "Population within {t} min", "vi": "Dân số trong vòng {t} phút"},
+    ),
     (
         re.compile(r"^share_within_(?P<t>[0-9.]+)km$"),
         {

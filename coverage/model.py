@@ -16,16 +16,19 @@ if TYPE_CHECKING:
 
     from .access import AccessResult
     from .benchmarks import Benchmark
+    from .pipeline.travel import TravelAccess
     from .plan import PlanResult
 
 __all__ = [
     "DEFAULT_CELL_M",
     "DEFAULT_PLAN_CELL_M",
     "DEFAULT_THRESHOLDS_KM",
+    "DEFAULT_THRESHOLDS_MIN",
     "AccessOptions",
     "Analysis",
     "PlanRun",
     "Summary",
+    "TravelOptions",
 ]
 
 #: Population grid cell size of ``coverage analyze`` (metres).
@@ -79,6 +82,55 @@ class AccessOptions:
     catchments: bool = True
 
 
+#: Time thresholds reported when the benchmark has no time rule (minutes).
+DEFAULT_THRESHOLDS_MIN = (15.0, 30.0, 60.0)
+
+
+@dataclass
+class TravelOptions:
+    """How travel times are measured (``coverage analyze --roads ... --mode ...``).
+
+    Attributes
+    ----------
+    roads
+        Road network: ``.osm.pbf`` or a line layer; ``None`` keeps straight lines.
+    roads_layer
+        Layer of a multi-layer road file (default ``roads`` when present).
+    dem
+        Elevation GeoTIFF for Tobler's off-road speed; ``None`` for flat ground.
+    barriers
+        Polygons (rivers, lakes) crossed only on roads.
+    barriers_layer
+        Layer of the barrier file (default ``barriers`` when present).
+    mode
+        ``walk``, ``motorbike`` or ``car``; default the first time rule's mode,
+        else ``motorbike``.
+    profile
+        A user TOML travel profile instead of the shipped one of ``mode``.
+    thresholds_min
+        Time thresholds to report; default the benchmark's time rules, else
+        :data:`DEFAULT_THRESHOLDS_MIN`. Rule times are always added.
+    zone_threshold_min
+        Time beyond which populated land is an uncovered zone; default the
+        first time rule, else 60 minutes.
+    """
+
+    roads: str | Path | None = None
+    roads_layer: str | None = None
+    dem: str | Path | None = None
+    barriers: str | Path | None = None
+    barriers_layer: str | None = None
+    mode: str | None = None
+    profile: str | Path | None = None
+    thresholds_min: tuple[float, ...] | None = None
+    zone_threshold_min: float | None = None
+
+    @property
+    def enabled(self) -> bool:
+        """Whether travel times are measured at all (a road file was given)."""
+        return self.roads is not None
+
+
 @dataclass
 class Analysis:
     """Everything ``coverage analyze`` computed, ready to be written or drawn."""
@@ -96,6 +148,7 @@ class Analysis:
     catchments: gpd.GeoDataFrame | None = None
     zone_threshold_km: float | None = None
     access_levels: dict[tuple[str, ...], pd.DataFrame] = field(default_factory=dict)
+    travel: TravelAccess | None = None
 
 
 @dataclass

@@ -28,7 +28,7 @@ from coverage.errors import InputError
 
 KEYS = (
     "valid keys: name, title, radius_km, people_per_point, require_staffed, "
-    "distance_rules, sources"
+    "distance_rules, time_rules, sources"
 )
 RULE_KEYS = "valid keys: distance_km, min_share, scope"
 RADIUS = "'radius_km' must be a number of km from 0.001 to 20,000"
@@ -240,6 +240,8 @@ SHIPPED = {
     "vn-national-2024": (2.9, 7105.0, True, ()),
     "vn-staffed-commune": (None, None, True, ()),
     "vn-strategy-2025": (None, 3700.0, True, ()),
+    "fr-20min-car": (None, None, False, ()),
+    "ch-20min-walk": (None, None, False, ()),
 }
 
 

@@ -17,6 +17,7 @@ from .options import (
     map_opts,
     out_opt,
     overwrite_opt,
+    travel_options,
 )
 
 __all__ = ["analyze"]
@@ -29,6 +30,7 @@ __all__ = ["analyze"]
 @map_opts()
 @kinds_opt
 @access_opts
+@travel_options
 @click.option(
     "--by",
     type=click.Choice(["province"]),
@@ -60,6 +62,15 @@ def analyze(
     settlements: str | None,
     no_rescale: bool,
     no_access: bool,
+    roads: str | None,
+    roads_layer: str | None,
+    dem: str | None,
+    barriers: str | None,
+    barriers_layer: str | None,
+    mode: str | None,
+    travel_profile: str | None,
+    within_min: tuple[float, ...] | None,
+    zones_min: float | None,
     by: str | None,
     lang: str,
     overwrite: bool,
@@ -83,9 +94,11 @@ def analyze(
             -c population=DS_2019 -c commune_code=GID_3 --out ket_qua --overwrite
         coverage analyze -b vn_xa.gpkg -p diem.csv --cell-m 500 --by province
         coverage analyze -B nl-5km --within 1,2,5 --offline-map
+        coverage analyze --roads data/roads/roads.gpkg --dem data/dem/dem.tif \\
+            --barriers data/roads/roads.gpkg --mode motorbike
     """
     from ..benchmarks import load_benchmark
-    from ..model import AccessOptions
+    from ..model import AccessOptions, TravelOptions
     from ..output.files import OutputSet
     from ..output.report import format_summary, printable
     from ..output.write import count_write_stages, output_targets, write_analysis
@@ -115,8 +128,19 @@ def analyze(
         settlements=settlements,
         rescale=not no_rescale,
     )
+    travel = TravelOptions(
+        roads=roads,
+        roads_layer=roads_layer,
+        dem=dem,
+        barriers=barriers,
+        barriers_layer=barriers_layer,
+        mode=mode,
+        profile=travel_profile,
+        thresholds_min=within_min,
+        zone_threshold_min=zones_min,
+    )
     writes = count_write_stages(by_province=by_province, with_map=final_map is not None)
-    progress = Progress(verbosity, count_stages(options) + writes)
+    progress = Progress(verbosity, count_stages(options, travel) + writes)
     result = call(
         ctx,
         run_analysis,
@@ -131,6 +155,7 @@ def analyze(
         population_table=population_table,
         access=options,
         on_stage=progress,
+        travel=travel,
     )
     title = map_title_for(boundaries, bench.name, is_sample=is_sample, lang=lang)
 

@@ -20,7 +20,7 @@ def benchmarks(ctx: click.Context) -> None:
         coverage analyze --benchmark vn-strategy-2025
     """
     from ..access.rules import rule_label
-    from ..benchmarks import list_benchmarks
+    from ..benchmarks import list_benchmarks, time_rule_text
 
     for bench in call(ctx, list_benchmarks):
         click.echo(f"{bench.name}")
@@ -34,6 +34,9 @@ def benchmarks(ctx: click.Context) -> None:
             values.append("every commune has a staffed point")
         for rule in bench.distance_rules:
             values.append(rule_label(rule, scope_note=" population"))
+        values += [
+            time_rule_text(rule) + " (needs --roads)" for rule in bench.time_rules
+        ]
         click.echo(f"    values: {'; '.join(values) or '—'}")
         for source in bench.sources:
             click.echo(f"    source: {source}")

@@ -41,6 +41,8 @@ __all__ = [
     "parse_columns",
     "parse_kinds",
     "parse_km_list",
+    "parse_min_list",
+    "travel_options",
 ]
 
 KIND_CHOICES = (
@@ -299,3 +301,82 @@ kinds_opt = click.option(
     help="Comma-separated point kinds that count as service points "
     "(default: all, as in the national statistics).",
 )
+
+
+def parse_min_list(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> tuple[float, ...] | None:
+    """Split ``--within-min 15,30,60`` into positive minutes, or raise BadParameter."""
+    if not value:
+        return None
+    out = []
+    for item in value.replace(";", ",").split(","):
+        text = item.strip().lower().removesuffix("min").strip()
+        if not text:
+            continue
+        try:
+            minutes = float(text)
+        except ValueError:
+            minutes = float("nan")
+        if not minutes > 0 or minutes == float("inf"):
+            msg = f"{item.strip()!r} is not a positive time in minutes (e.g. 15,30,60)"
+            raise click.BadParameter(msg, ctx=ctx, param=param)
+        out.append(minutes)
+    return tuple(out) or None
+
+
+def travel_options(func: _F) -> _F:
+    """Add --roads, --roads-layer, --dem, --barriers(-layer), --mode, ... (minutes)."""
+    decorators = [
+        click.option(
+            "--roads",
+            type=click.Path(dir_okay=False),
+            help="Road network (.osm.pbf or a line layer with a road class or speed "
+            "column): measure travel time in minutes instead of straight lines.",
+        ),
+        click.option(
+            "--roads-layer",
+            help="Layer of a multi-layer road file [default: 'roads' if present].",
+        ),
+        click.option(
+            "--dem",
+            type=click.Path(dir_okay=False),
+            help="Elevation GeoTIFF: off-road walking speed follows the slope "
+            "(Tobler); without it the ground is flat. Needs --roads.",
+        ),
+        click.option(
+            "--barriers",
+            type=click.Path(dir_okay=False),
+            help="Polygons (rivers, lakes) crossed only on roads. Needs --roads.",
+        ),
+        click.option(
+            "--barriers-layer",
+            help="Layer of the barrier file [default: 'barriers' if present].",
+        ),
+        click.option(
+            "--mode",
+            type=click.Choice(["walk", "motorbike", "car"]),
+            help="Travel mode [default: the benchmark's time rule, else motorbike].",
+        ),
+        click.option(
+            "--travel-profile",
+            type=click.Path(dir_okay=False),
+            help="Your own TOML of speeds per road class (may start from a shipped "
+            "mode with base = 'motorbike').",
+        ),
+        click.option(
+            "--within-min",
+            callback=parse_min_list,
+            metavar="MIN[,MIN...]",
+            help="Travel times to report the share of population within "
+            "[default: the benchmark's time rules, else 15,30,60].",
+        ),
+        click.option(
+            "--zones-min",
+            type=float,
+            callback=_positive,
+            help="Travel time beyond which populated land is an uncovered zone "
+            "[default: the benchmark's first time rule, else 60 min].",
+        ),
+    ]
+    return _stack(func, decorators)

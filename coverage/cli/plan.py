@@ -18,6 +18,7 @@ from .options import (
     map_opts,
     out_opt,
     overwrite_opt,
+    travel_options,
 )
 
 __all__ = ["plan"]
@@ -103,6 +104,7 @@ __all__ = ["plan"]
     help="Population grid cell size in metres (the demand of the optimiser; "
     "500 m keeps exact solutions fast for radii of 2 km and more).",
 )
+@travel_options
 @lang_opt
 @overwrite_opt
 @click.pass_context
@@ -132,6 +134,15 @@ def plan(
     offline_map: bool,
     kinds: tuple[str, ...] | None,
     cell_m: float,
+    roads: str | None,
+    roads_layer: str | None,
+    dem: str | None,
+    barriers: str | None,
+    barriers_layer: str | None,
+    mode: str | None,
+    travel_profile: str | None,
+    within_min: tuple[float, ...] | None,
+    zones_min: float | None,
     lang: str,
     overwrite: bool,
 ) -> None:
@@ -152,9 +163,10 @@ def plan(
         coverage plan --target 95% --radius-km 5
         coverage plan -b xa.gpkg -p diem.csv --target communes
         coverage plan --add 20 --candidates sites.csv --exclude protected.gpkg
+        coverage plan --add 10 --roads data/roads/roads.gpkg --within-min 30
     """
     from ..benchmarks import load_benchmark
-    from ..model import AccessOptions
+    from ..model import AccessOptions, TravelOptions
     from ..output.files import OutputSet
     from ..output.write import count_write_stages, plan_targets, write_plan
     from ..pipeline import analyze as run_analysis
@@ -176,7 +188,24 @@ def plan(
     plan_access = AccessOptions(
         cell_m=cell_m, catchments=False, settlements=settlements
     )
-    stages = count_stages(plan_access) + count_plan_stages() + count_write_stages()
+    if within_min is not None and len(within_min) > 1:
+        raise click.UsageError(
+            "coverage plan takes one --within-min time (e.g. 30)", ctx=ctx
+        )
+    travel = TravelOptions(
+        roads=roads,
+        roads_layer=roads_layer,
+        dem=dem,
+        barriers=barriers,
+        barriers_layer=barriers_layer,
+        mode=mode,
+        profile=travel_profile,
+        thresholds_min=within_min,
+        zone_threshold_min=zones_min,
+    )
+    stages = (
+        count_stages(plan_access, travel) + count_plan_stages() + count_write_stages()
+    )
     progress = Progress(verbosity, stages)
     analysis = call(
         ctx,
@@ -192,6 +221,7 @@ def plan(
         population_table=population_table,
         access=plan_access,
         on_stage=progress,
+        travel=travel,
     )
     run = call(
         ctx,
@@ -210,6 +240,7 @@ def plan(
         time_limit_s=time_limit,
         method=method,
         on_stage=progress,
+        within_min=within_min[0] if within_min else None,
     )
     title = map_title_for(boundaries, bench.name, is_sample=is_sample, lang=lang)
 

@@ -195,6 +195,7 @@ def build_map(
     outline_zooms: tuple[int, int] = (8, 10),
     tiles: str | Path | None = None,
     whatif: WhatIfData | None = None,
+    travel: bool = False,
 ) -> folium.Map:
     """Build the interactive gap map.
 
@@ -256,6 +257,9 @@ def build_map(
         figures change (:func:`whatif_data` / :func:`whatif_from_access`); the
         proposals are pre-loaded as toggles and the edited points export as a
         CSV that ``coverage analyze --points`` reads.
+    travel
+        Add the travel-time layer and popup fields (units with
+        ``mean_time_min``, from ``coverage analyze --roads``).
 
     Returns
     -------
@@ -288,6 +292,10 @@ def build_map(
         outline_zooms=outline_zooms,
         whatif=whatif,
     )
+    if travel:
+        from .travel import add_travel_layer
+
+        add_travel_layer(data, communes, lang=lang)
     view = data["view"]
     centre = (
         [(view[0][0] + view[1][0]) / 2, (view[0][1] + view[1][1]) / 2]
@@ -305,6 +313,10 @@ def build_map(
     fmap.add_child(layers)
     fmap.coverage_layers = layers  # type: ignore[attr-defined]
     fmap.coverage_tiles = source  # type: ignore[attr-defined]
+    if travel:
+        from .travel import TravelTooltips
+
+        fmap.add_child(TravelTooltips(lang))
     return fmap
 
 

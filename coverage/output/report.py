@@ -251,6 +251,9 @@ def format_summary(summary: Summary, *, lang: str = "en") -> str:
                     pop=float(access.get("uncovered_population", 0.0)),
                 )
             )
+    from .travel import travel_lines
+
+    lines.extend(travel_lines(summary, lang=lang))
     lines.append(
         "  "
         + t["failing"].format(
@@ -282,7 +285,8 @@ def format_plan(summary: Summary, proposed: pd.DataFrame, *, lang: str = "en") -
     """Render the plan summary (``plan.json``) and the top proposals as text."""
     t = _T.get(lang, _T["en"])
     problems = _PROBLEM_NAMES.get(lang, _PROBLEM_NAMES["en"])
-    r = float(summary["radius_km"])
+    minutes = summary.get("within_min")
+    r = float(summary["radius_km"] if minutes is None else minutes)
     gap = summary.get("gap")
     gap_text = (
         t["plan_gap"].format(gap=gap, bound=summary.get("bound") or 0.0) if gap else ""
@@ -327,6 +331,9 @@ def format_plan(summary: Summary, proposed: pd.DataFrame, *, lang: str = "en") -
         )
     if summary.get("detail"):
         lines.append(f"  {summary['detail']}")
+    if minutes is not None:
+        unit = " phút" if lang == "vi" else " min"
+        lines = [line.replace(f"{r:g} km", f"{r:g}{unit}") for line in lines]
     if len(proposed):
         lines.append("  " + t["plan_top"])
         for row in proposed.head(10).itertuples():

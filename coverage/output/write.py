@@ -289,6 +289,7 @@ def write_analysis_map(
         uncovered=analysis.zones,
         proposed=proposed,
         access_threshold_km=analysis.zone_threshold_km,
+        travel="mean_time_min" in analysis.communes.columns,
     )
     return write_map(fmap, path, offline=offline)
 

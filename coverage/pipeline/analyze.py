@@ -27,7 +27,7 @@ from ..metrics import (
     overall_metrics,
     rank_gaps,
 )
-from ..model import DEFAULT_THRESHOLDS_KM, AccessOptions, Analysis
+from ..model import DEFAULT_THRESHOLDS_KM, AccessOptions, Analysis, TravelOptions
 from ..reasons import join_reasons
 from .summary import access_summary, build_summary
 
@@ -103,11 +103,14 @@ def main_threshold_km(benchmark: Benchmark, thresholds: Sequence[float]) -> floa
     return float(max(thresholds))
 
 
-def count_stages(access: AccessOptions | None = None) -> int:
+def count_stages(
+    access: AccessOptions | None = None, travel: TravelOptions | None = None
+) -> int:
     """Return how many stages :func:`analyze` reports through ``on_stage``."""
     access = AccessOptions() if access is None else access
     n_access = (4 if access.catchments else 3) if access.enabled else 0
-    return 3 + n_access
+    n_travel = 3 if travel is not None and travel.enabled else 0
+    return 3 + n_access + n_travel
 
 
 def _load(
@@ -148,6 +151,7 @@ def analyze(
     population_table: str | Path | None = None,
     access: AccessOptions | None = None,
     on_stage: Callable[[str], None] | None = None,
+    travel: TravelOptions | None = None,
 ) -> Analysis:
     """Validate and load both layers, then compute metrics and distance access.
 
@@ -173,6 +177,10 @@ def analyze(
         the defaults, ``AccessOptions(enabled=False)`` skips distances.
     on_stage
         Called with the name of each stage as it starts (progress reporting).
+    travel
+        Travel-time options (:class:`TravelOptions`); with a road network the
+        minutes are joined next to the distances and zones and catchments are
+        by time.
 
     Returns
     -------
@@ -183,7 +191,10 @@ def analyze(
     ValidationError
         Listing every fatal problem of both inputs.
     """
+    from .travel import apply_travel, check_travel_options
+
     access = AccessOptions() if access is None else access
+    check_travel_options(benchmark, travel)
     timings: dict[str, float] = {}
 
     def stage(name: str) -> float:
@@ -223,6 +234,14 @@ def analyze(
     )
     if access.enabled:
         apply_access(analysis, access, kinds=kinds, on_stage=on_stage)
+    if travel is not None and travel.enabled:
+        apply_travel(
+            analysis,
+            travel,
+            kinds=kinds,
+            catchments=access.catchments,
+            on_stage=on_stage,
+        )
     t0 = stage("aggregating to districts, provinces and the whole area")
     _finish(
         analysis,
@@ -244,6 +263,11 @@ def _finish(analysis: Analysis, *, n_outside: int, inputs: dict[str, str]) -> No
     if analysis.access is not None:
         for level, table in levels.items():
             levels[level] = _join_level_access(analysis, table, LEVEL_KEYS[level])
+    if analysis.travel is not None:
+        from .travel import join_level_travel
+
+        for level, table in levels.items():
+            levels[level] = join_level_travel(analysis, table, LEVEL_KEYS[level])
     analysis.levels = levels
     analysis.gaps = rank_gaps(metrics)
     overall = overall_metrics(metrics, bench)
@@ -259,6 +283,25 @@ def _finish(analysis: Analysis, *, n_outside: int, inputs: dict[str, str]) -> No
         inputs=inputs,
         access=access_figures,
     )
+    if analysis.travel is not None:
+        from .travel import travel_summary
+
+        analysis.summary["travel"] = travel_summary(analysis)
+        if analysis.summary.get("access"):
+            # the zones are by time then: their threshold is in the travel part
+            analysis.summary["access"]["zone_threshold_km"] = None
+    if bench.time_rules:
+        from .travel import time_rule_text
+
+        analysis.summary["benchmark"]["time_rules"] = [
+            {
+                "minutes": r.minutes,
+                "min_share": r.min_share,
+                "mode": r.mode,
+                "rule": time_rule_text(r),
+            }
+            for r in bench.time_rules
+        ]
 
 
 def counted_points(

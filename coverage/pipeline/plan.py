@@ -106,12 +106,15 @@ def plan_analysis(
     time_limit_s: float = 60.0,
     method: Method = "auto",
     on_stage: Callable[[str], None] | None = None,
+    within_min: float | None = None,
 ) -> PlanRun:
     """Choose new sites for an analysed area and measure before and after.
 
     Existing points are all kept; demand is the population surface of the
     analysis (so the plan sees the same people as the access figures), and its
-    cell size (``AccessOptions.cell_m`` of the analysis) is the plan's.
+    cell size (``AccessOptions.cell_m`` of the analysis) is the plan's. With
+    ``within_min`` (an analysis with ``--roads``) a site covers the cells that
+    reach it within that many minutes instead of ``radius_km``.
 
     Raises
     ------
@@ -128,10 +131,17 @@ def plan_analysis(
     points = counted_points(analysis.points, kinds)
     points = points.loc[~points.geometry.isna() & ~points.geometry.is_empty]
     source: CandidateSource = "file" if candidates is not None else candidate_source
+    cover_fn = None
+    reach = f"{radius_km:g} km"
+    if within_min is not None:
+        from .travel import time_cover
+
+        cover_fn = time_cover(analysis, within_min)
+        reach = f"{within_min:g} min"
     t0 = time.perf_counter()
     if on_stage:
         what = f"{add} new sites" if add is not None else f"target {target}"
-        on_stage(f"choosing {what} within {radius_km:g} km")
+        on_stage(f"choosing {what} within {reach}")
     result, proposed = plan_from_layers(
         analysis.communes,
         points,
@@ -146,6 +156,7 @@ def plan_analysis(
         surface=surface,
         time_limit_s=time_limit_s,
         method=method,
+        cover_fn=cover_fn,
     )
     analysis.timings["plan"] = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -158,6 +169,7 @@ def plan_analysis(
         radius_km=radius_km,
         cell_m=cell_m,
         surface=surface,
+        cover_fn=cover_fn,
     )
     analysis.timings["before_after"] = time.perf_counter() - t0
     names = analysis.communes[
@@ -176,6 +188,9 @@ def plan_analysis(
         radius_km=radius_km,
     )
     run.summary = plan_summary(run, analysis)
+    if within_min is not None:
+        run.summary["radius_km"] = None
+        run.summary["within_min"] = float(within_min)
     return run
 
 
@@ -195,9 +210,29 @@ def run_plan(
     time_limit_s: float = 60.0,
     method: Method = "auto",
     on_stage: Callable[[str], None] | None = None,
+    within_min: float | None = None,
 ) -> PlanRun:
-    """Read the plan's optional layers and run :func:`plan_analysis`."""
-    radius = plan_radius_km(analysis.benchmark, radius_km)
+    """Read the plan's optional layers and run :func:`plan_analysis`.
+
+    ``within_min`` plans by travel time (an analysis with ``--roads``); default
+    the benchmark's first time rule when the analysis has travel times.
+    """
+    bench = analysis.benchmark
+    if analysis.travel is not None and within_min is None and bench.time_rules:
+        within_min = bench.time_rules[0].minutes
+    if within_min is not None:
+        if analysis.travel is None:
+            msg = "--within-min plans by travel time: add --roads ROADS"
+            raise InputError(msg)
+        if not (np.isfinite(within_min) and within_min > 0):
+            msg = (
+                f"--within-min must be a positive number of minutes, got {within_min:g}"
+            )
+            raise InputError(msg)
+        # the radius only names the plan; coverage is by time
+        radius = float(radius_km) if radius_km is not None else float(within_min)
+    else:
+        radius = plan_radius_km(bench, radius_km)
     candidates = (
         None
         if candidates_path is None
@@ -226,4 +261,5 @@ def run_plan(
         time_limit_s=time_limit_s,
         method=method,
         on_stage=on_stage,
+        within_min=within_min,
     )

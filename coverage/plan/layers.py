@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -39,6 +40,9 @@ from .solvers import (
 
 if TYPE_CHECKING:
     import geopandas as gpd
+
+#: ``cover_fn(demand_xy, site_xy)``: boolean sparse coverage (e.g. by travel time).
+CoverFn = Callable[[np.ndarray, np.ndarray], sparse.csr_matrix]
 
 __all__ = [
     "PROPOSED_COLUMNS",
@@ -72,6 +76,7 @@ def plan_new_sites(
     time_limit_s: float = 60.0,
     method: Method = "auto",
     mip_rel_gap: float = 1e-4,
+    cover_fn: CoverFn | None = None,
 ) -> PlanResult:
     """Plan new sites on metric arrays: ``add`` K sites (MCLP) or meet a ``target``.
 
@@ -103,6 +108,9 @@ def plan_new_sites(
         ``"auto"``, ``"exact"`` or ``"greedy"``.
     mip_rel_gap
         Relative gap at which the MILP stops.
+    cover_fn
+        Coverage by another measure than the straight line within ``radius_m``
+        (:class:`coverage.travel.cover.TimeCover`); given the whole demand.
 
     Returns
     -------
@@ -121,10 +129,16 @@ def plan_new_sites(
         msg = f"demand_pop must have one value per demand point ({len(dxy)})"
         raise InputError(msg)
     t0 = time.perf_counter()
-    covered = covered_by(dxy, existing_xy_m, radius_m)
+    if cover_fn is None:
+        covered = covered_by(dxy, existing_xy_m, radius_m)
+    else:
+        covered = cover_fn(dxy, existing_xy_m).getnnz(axis=1) > 0
     # only open demand needs its candidate sets: the rest stays as empty rows
     live = (pop > 0) & ~covered
-    sub = build_coverage_matrix(dxy[live], candidate_xy_m, radius_m)
+    if cover_fn is None:
+        sub = build_coverage_matrix(dxy[live], candidate_xy_m, radius_m)
+    else:
+        sub = cover_fn(dxy, candidate_xy_m)[live]
     counts = np.zeros(len(dxy), dtype=np.int64)
     counts[live] = np.diff(sub.indptr)
     indptr = np.concatenate([[0], np.cumsum(counts)])
@@ -194,6 +208,7 @@ def plan_from_layers(
     time_limit_s: float = 60.0,
     method: Method = "auto",
     mip_rel_gap: float = 1e-4,
+    cover_fn: CoverFn | None = None,
 ) -> tuple[PlanResult, gpd.GeoDataFrame]:
     """Plan new service points from the commune and point layers.
 
@@ -229,6 +244,8 @@ def plan_from_layers(
         Its CRS is the one everything is projected to.
     time_limit_s, method, mip_rel_gap
         Solver options (see :func:`solve_mclp`).
+    cover_fn
+        Coverage by another measure (see :func:`plan_new_sites`).
 
     Returns
     -------
@@ -284,6 +301,7 @@ def plan_from_layers(
         time_limit_s=time_limit_s,
         method=method,
         mip_rel_gap=mip_rel_gap,
+        cover_fn=cover_fn,
     )
     sel = result.selected
     codes = communes_m["commune_code"].astype(str).to_numpy()
@@ -343,6 +361,7 @@ def before_after(
     radius_km: float,
     cell_m: float = DEFAULT_CELL_M,
     surface: Any | None = None,
+    cover_fn: CoverFn | None = None,
 ) -> tuple[Any, dict[str, float]]:
     """Per-commune and overall figures before and after adding the proposed points.
 
@@ -360,6 +379,8 @@ def before_after(
         Population grid cell size, metres.
     surface
         A prebuilt population surface (see :func:`plan_from_layers`).
+    cover_fn
+        Coverage by another measure (see :func:`plan_new_sites`).
 
     Returns
     -------
@@ -397,7 +418,10 @@ def before_after(
             else np.zeros(0, int)
         )
         n = np.bincount(pc[pc >= 0], minlength=n_c)
-        cov = covered_by(demand_xy, xy, radius_m)
+        if cover_fn is None:
+            cov = covered_by(demand_xy, xy, radius_m)
+        else:
+            cov = cover_fn(demand_xy, xy).getnnz(axis=1) > 0
         inside = cell_commune >= 0
         pop_c = np.bincount(cell_commune[inside], weights=pop[inside], minlength=n_c)
         cov_c = np.bincount(

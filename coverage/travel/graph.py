@@ -494,7 +494,12 @@ def build_graph(
         minutes[offset:stop] = weight
         offset = stop
     np.maximum(minutes, _MIN_EDGE_MIN, out=minutes)
-    matrix_t = sparse.csr_matrix((minutes, (dst, src)), shape=(n, n))
+    coo = sparse.coo_matrix((minutes, (dst, src)), shape=(n, n))
+    # Every (dst, src) pair occurs once (cell pairs, roads and connectors are
+    # unique): skipping the duplicate summation halves the conversion, and a
+    # parallel edge must never get the sum of its times anyway.
+    coo.has_canonical_format = True
+    matrix_t = coo.tocsr()
     counts = np.bincount(kind, minlength=4) * 2
     return TravelGraph(
         matrix_t=matrix_t,

@@ -17,6 +17,7 @@ from coverage.cli import main
 from coverage.errors import InputError
 from coverage.model import AccessOptions, TravelOptions
 from coverage.pipeline import analyze
+from coverage.reasons import render_reasons
 
 ROOT = Path(__file__).resolve().parents[1]
 ROADS = ROOT / "data" / "roads" / "roads.gpkg"
@@ -155,7 +156,8 @@ def test_time_rule_fails_communes_with_reason(tmp_path):
     analysis = _sample_analysis("fr-20min-car")
     failing = analysis.communes.loc[~analysis.communes["meets_time"]]
     assert len(failing)
-    assert failing["gap_reasons"].str.contains("90% within 20 min needed").all()
+    words = render_reasons(failing["gap_reasons"], "en")
+    assert words.str.contains("90% within 20 min needed").all()
     assert failing["fails"].all()
     assert (failing["share_within_20min"] < 0.9).all()
     assert analysis.summary["travel"]["rules"][0]["mode"] == "car"

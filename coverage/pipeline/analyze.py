@@ -61,7 +61,7 @@ class DistanceEngine(Protocol):
     """Builds the population surface and measures distances elsewhere (a cluster).
 
     Called instead of ``build_population_grid`` and ``compute_access`` with the
-    metric communes, the counted points and the thresholds; returns the same
+    communes (their own CRS), the counted points and the thresholds; returns the same
     :class:`~coverage.access.AccessResult` as the single-process run. Reports two
     stages through ``on_stage``, as the single run does.
     """

@@ -290,6 +290,17 @@ def _shared_communes(source: SharedInputs) -> gpd.GeoDataFrame:
     return communes
 
 
+@functools.lru_cache(maxsize=2)
+def _shared_layers(
+    source: SharedInputs, crs: Any
+) -> tuple[gpd.GeoDataFrame, np.ndarray, np.ndarray]:
+    """Communes, their province names and metric geometries, once per worker."""
+    communes = _shared_communes(source)
+    names = communes["province_name"].astype("string").fillna("").to_numpy(object)
+    metric = np.asarray(communes.geometry.to_crs(crs).values, dtype=object)
+    return communes, names, metric
+
+
 def _province_communes(task: ProvinceTask) -> tuple[gpd.GeoDataFrame, np.ndarray]:
     """Return the province and its neighbours (national order, ``_row``) and own."""
     source = task.source
@@ -300,10 +311,8 @@ def _province_communes(task: ProvinceTask) -> tuple[gpd.GeoDataFrame, np.ndarray
             raise InputError(msg)
         frame = gpd.read_parquet(path)
         return frame, frame["_own"].to_numpy(bool)
-    communes = _shared_communes(source)
-    names = communes["province_name"].astype("string").fillna("").to_numpy(object)
+    communes, names, metric = _shared_layers(source, task.crs)
     own = names == task.province
-    metric = np.asarray(communes.geometry.to_crs(task.crs).values, dtype=object)
     keep = neighbour_mask(metric, own)
     frame = communes.loc[keep].copy()
     frame["_row"] = np.flatnonzero(keep)

@@ -134,6 +134,7 @@ def dask_client(scheduler: str) -> Iterator[Any]:
                 client = stack.enter_context(Client(cluster))
             else:
                 client = stack.enter_context(Client(address, timeout="20s"))
+                _wait_for_a_worker(client, scheduler)
         except (OSError, TimeoutError) as exc:
             msg = (
                 f"cannot reach the Dask scheduler at {scheduler} ({exc}); start one "
@@ -145,6 +146,18 @@ def dask_client(scheduler: str) -> Iterator[Any]:
             msg = f"--scheduler {scheduler!r}: {exc}"
             raise InputError(msg) from None
         yield client
+
+
+def _wait_for_a_worker(client: Any, scheduler: str) -> None:
+    """Refuse a scheduler without workers: its tasks would wait forever."""
+    try:
+        client.wait_for_workers(1, timeout=60)
+    except TimeoutError:
+        msg = (
+            f"the Dask scheduler at {scheduler} has no worker after 60 s; start "
+            f"some with `dask worker {scheduler}`"
+        )
+        raise DistributedError(msg) from None
 
 
 class _Completed(list[Any]):

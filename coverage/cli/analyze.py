@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -17,8 +18,13 @@ from .options import (
     map_opts,
     out_opt,
     overwrite_opt,
+    scheduler_opts,
     travel_options,
 )
+
+if TYPE_CHECKING:
+    from ..distributed import DaskAccess
+    from ..distributed.cluster import Tracker
 
 __all__ = ["analyze"]
 
@@ -37,6 +43,7 @@ __all__ = ["analyze"]
     help="Also write one set of CSVs and one map per province "
     "(OUT/by_province/<province>/, next to the map: by_province/<province>.html).",
 )
+@scheduler_opts
 @lang_opt
 @overwrite_opt
 @click.pass_context
@@ -72,6 +79,8 @@ def analyze(
     within_min: tuple[float, ...] | None,
     zones_min: float | None,
     by: str | None,
+    scheduler: str | None,
+    parts: str | None,
     lang: str,
     overwrite: bool,
 ) -> None:
@@ -96,6 +105,8 @@ def analyze(
         coverage analyze -B nl-5km --within 1,2,5 --offline-map
         coverage analyze --roads data/roads/roads.gpkg --dem data/dem/dem.tif \\
             --barriers data/roads/roads.gpkg --mode motorbike
+        coverage analyze -b /shared/xa.gpkg -p /shared/diem.csv --by province \\
+            --scheduler tcp://10.0.0.5:8786
     """
     from ..benchmarks import load_benchmark
     from ..model import AccessOptions, TravelOptions
@@ -141,6 +152,23 @@ def analyze(
     )
     writes = count_write_stages(by_province=by_province, with_map=final_map is not None)
     progress = Progress(verbosity, count_stages(options, travel) + writes)
+    distances = None
+    if scheduler is not None:
+        distances = _dask_access(
+            ctx,
+            scheduler,
+            parts,
+            boundaries=boundaries,
+            points=points,
+            columns=columns,
+            crs=crs,
+            points_crs=points_crs,
+            fix_invalid=fix_invalid,
+            population_table=population_table,
+            track=progress.track,
+        )
+    elif parts is not None:
+        raise click.UsageError("--parts needs --scheduler", ctx=ctx)
     result = call(
         ctx,
         run_analysis,
@@ -156,6 +184,7 @@ def analyze(
         access=options,
         on_stage=progress,
         travel=travel,
+        distances=distances,
     )
     title = map_title_for(boundaries, bench.name, is_sample=is_sample, lang=lang)
 
@@ -183,3 +212,46 @@ def analyze(
         if len(shown) < len(written):
             n = len(written) - len(shown)
             click.echo(f"  … and {n} per-province files under {out_dir}/by_province")
+
+
+def _dask_access(
+    ctx: click.Context,
+    scheduler: str,
+    parts: str | None,
+    *,
+    boundaries: str,
+    points: str,
+    columns: dict[str, str],
+    crs: str | None,
+    points_crs: str | None,
+    fix_invalid: bool,
+    population_table: str | None,
+    track: Tracker | None,
+) -> DaskAccess:
+    """Return the distance engine of --scheduler (imports coverage.distributed)."""
+    from ..distributed import (
+        DaskAccess,
+        PartitionInputs,
+        SharedInputs,
+        parse_scheduler,
+        require_dask,
+    )
+
+    call(ctx, require_dask)
+    call(ctx, parse_scheduler, scheduler)
+    source: SharedInputs | PartitionInputs
+    if parts is not None:
+        source = PartitionInputs(str(Path(parts).resolve()))
+    else:
+        source = SharedInputs(
+            boundaries=str(Path(boundaries).resolve()),
+            points=str(Path(points).resolve()),
+            columns=tuple(sorted(columns.items())),
+            crs=crs,
+            points_crs=points_crs,
+            fix_invalid=fix_invalid,
+            population_table=None
+            if population_table is None
+            else str(Path(population_table).resolve()),
+        )
+    return DaskAccess(scheduler=scheduler, source=source, track=track)

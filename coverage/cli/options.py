@@ -12,6 +12,8 @@ option             meaning                             used by
 --out              output folder                       analyze, plan
 --lang             en or vi                            analyze, map, plan
 --overwrite        replace existing outputs            analyze, map, plan
+--scheduler        Dask scheduler or local[:N]         analyze
+--parts            partition folder of the workers     analyze
 =================  ==================================  =========================
 """
 
@@ -42,6 +44,7 @@ __all__ = [
     "parse_kinds",
     "parse_km_list",
     "parse_min_list",
+    "scheduler_opts",
     "travel_options",
 ]
 
@@ -377,6 +380,28 @@ def travel_options(func: _F) -> _F:
             callback=_positive,
             help="Travel time beyond which populated land is an uncovered zone "
             "[default: the benchmark's first time rule, else 60 min].",
+        ),
+    ]
+    return _stack(func, decorators)
+
+
+def scheduler_opts(func: _F) -> _F:
+    """Add --scheduler and --parts (distributed runs, the dask extra)."""
+    decorators = [
+        click.option(
+            "--scheduler",
+            metavar="ADDRESS|local[:N]",
+            help="Compute the population surface and distances on a Dask cluster, "
+            "one task per province: a scheduler address (tcp://HOST:8786) or "
+            "local[:N] for N worker processes here. Needs the dask extra: "
+            "pip install 'coverage-planner[dask]'. Results are identical.",
+        ),
+        click.option(
+            "--parts",
+            type=click.Path(file_okay=False),
+            help="With --scheduler: the workers read the communes from this "
+            "folder written by `coverage partition` (default: they read "
+            "--boundaries/--points, which must be on a path every worker sees).",
         ),
     ]
     return _stack(func, decorators)

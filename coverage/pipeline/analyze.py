@@ -11,7 +11,7 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import geopandas as gpd
 import numpy as np
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from ..access import AccessResult
 
 __all__ = [
+    "DistanceEngine",
     "access_columns",
     "analyze",
     "apply_access",
@@ -43,6 +44,7 @@ __all__ = [
     "counted_points",
     "find_sample",
     "level_access",
+    "load_inputs",
     "main_threshold_km",
     "thresholds_for",
 ]
@@ -54,6 +56,29 @@ _ACCESS_COLUMNS = (
     "farthest_lon",
     "farthest_lat",
 )
+
+
+class DistanceEngine(Protocol):
+    """Builds the population surface and measures distances elsewhere (a cluster).
+
+    Called instead of ``build_population_grid`` and ``compute_access`` with the
+    communes (their own CRS), the counted points and the thresholds; returns the same
+    :class:`~coverage.access.AccessResult` as the single-process run. Reports two
+    stages through ``on_stage``, as the single run does.
+    """
+
+    def __call__(
+        self,
+        communes: gpd.GeoDataFrame,
+        points: gpd.GeoDataFrame,
+        *,
+        thresholds_km: tuple[float, ...],
+        zone_threshold_km: float,
+        options: AccessOptions,
+        on_stage: Callable[[str], None] | None,
+    ) -> AccessResult:
+        """Return the distances of every surface location to its nearest point."""
+        ...
 
 
 def find_sample() -> tuple[Path, Path] | None:
@@ -113,7 +138,7 @@ def count_stages(
     return 3 + n_access + n_travel
 
 
-def _load(
+def load_inputs(
     boundaries: str | Path,
     points: str | Path,
     *,
@@ -123,6 +148,7 @@ def _load(
     fix_invalid: bool,
     population_table: str | Path | None = None,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, list[str]]:
+    """Validate and read both layers: (communes, points assigned to them, notes)."""
     from ..validate import validate_inputs
 
     checked = validate_inputs(
@@ -152,6 +178,7 @@ def analyze(
     access: AccessOptions | None = None,
     on_stage: Callable[[str], None] | None = None,
     travel: TravelOptions | None = None,
+    distances: DistanceEngine | None = None,
 ) -> Analysis:
     """Validate and load both layers, then compute metrics and distance access.
 
@@ -181,6 +208,9 @@ def analyze(
         Travel-time options (:class:`TravelOptions`); with a road network the
         minutes are joined next to the distances and zones and catchments are
         by time.
+    distances
+        Where the population surface and the distances are computed (e.g.
+        :class:`coverage.distributed.DaskAccess`); default here, in one process.
 
     Returns
     -------
@@ -203,7 +233,7 @@ def analyze(
         return time.perf_counter()
 
     t0 = stage("loading and validating the inputs")
-    communes, assigned, notes = _load(
+    communes, assigned, notes = load_inputs(
         boundaries,
         points,
         columns=columns,
@@ -233,7 +263,9 @@ def analyze(
         timings=timings,
     )
     if access.enabled:
-        apply_access(analysis, access, kinds=kinds, on_stage=on_stage)
+        apply_access(
+            analysis, access, kinds=kinds, on_stage=on_stage, distances=distances
+        )
     if travel is not None and travel.enabled:
         apply_travel(
             analysis,
@@ -319,20 +351,16 @@ def apply_access(
     *,
     kinds: tuple[str, ...] | None = None,
     on_stage: Callable[[str], None] | None = None,
+    distances: DistanceEngine | None = None,
 ) -> None:
     """Measure distances and join them to the communes and the gap reasons.
 
     Every counted point serves people wherever they live, also across commune
-    and province borders and when the point lies outside every commune.
+    and province borders and when the point lies outside every commune. With
+    ``distances`` the surface and the distances come from that engine; zones,
+    catchments and the joins are computed here in both cases.
     """
-    from ..access import (
-        build_population_grid,
-        compute_access,
-        point_catchments,
-        population_from_raster,
-        population_from_settlements,
-        uncovered_zones,
-    )
+    from ..access import point_catchments, uncovered_zones
 
     bench = analysis.benchmark
     thresholds = thresholds_for(bench, options.thresholds_km)
@@ -342,6 +370,56 @@ def apply_access(
     communes = analysis.communes
     points = counted_points(analysis.points, kinds)
     timings = analysis.timings
+    if distances is not None:
+        t0 = time.perf_counter()
+        result = distances(
+            communes,
+            points,
+            thresholds_km=thresholds,
+            zone_threshold_km=float(zone_km),
+            options=options,
+            on_stage=on_stage,
+        )
+        timings["distributed_access"] = time.perf_counter() - t0
+    else:
+        result = _measure(communes, points, thresholds, options, timings, on_stage)
+    surface = result.surface
+    analysis.access = result
+    analysis.zone_threshold_km = float(zone_km)
+    analysis.notes.extend(n for n in result.notes if n not in analysis.notes)
+    t0 = time.perf_counter()
+    if on_stage:
+        on_stage(f"uncovered zones beyond {zone_km:g} km")
+    analysis.zones = uncovered_zones(surface, result.dist_m, threshold_km=zone_km)
+    timings["zones"] = time.perf_counter() - t0
+    if options.catchments:
+        t0 = time.perf_counter()
+        if on_stage:
+            on_stage("point catchments")
+        located = points.loc[~points.geometry.isna() & ~points.geometry.is_empty]
+        analysis.catchments = point_catchments(
+            communes, located, surface, result.nearest_idx
+        )
+        timings["catchments"] = time.perf_counter() - t0
+    analysis.communes = _join_commune_access(communes, result, bench)
+
+
+def _measure(
+    communes: gpd.GeoDataFrame,
+    points: gpd.GeoDataFrame,
+    thresholds: tuple[float, ...],
+    options: AccessOptions,
+    timings: dict[str, float],
+    on_stage: Callable[[str], None] | None,
+) -> AccessResult:
+    """Build the population surface and measure distances in this process."""
+    from ..access import (
+        build_population_grid,
+        compute_access,
+        population_from_raster,
+        population_from_settlements,
+    )
+
     t0 = time.perf_counter()
     if on_stage:
         on_stage(f"population surface ({options.cell_m:g} m cells)")
@@ -375,24 +453,7 @@ def apply_access(
         surface=surface,
     )
     timings["distances"] = time.perf_counter() - t0
-    analysis.access = result
-    analysis.zone_threshold_km = float(zone_km)
-    analysis.notes.extend(n for n in result.notes if n not in analysis.notes)
-    t0 = time.perf_counter()
-    if on_stage:
-        on_stage(f"uncovered zones beyond {zone_km:g} km")
-    analysis.zones = uncovered_zones(surface, result.dist_m, threshold_km=zone_km)
-    timings["zones"] = time.perf_counter() - t0
-    if options.catchments:
-        t0 = time.perf_counter()
-        if on_stage:
-            on_stage("point catchments")
-        located = points.loc[~points.geometry.isna() & ~points.geometry.is_empty]
-        analysis.catchments = point_catchments(
-            communes, located, surface, result.nearest_idx
-        )
-        timings["catchments"] = time.perf_counter() - t0
-    analysis.communes = _join_commune_access(communes, result, bench)
+    return result
 
 
 def access_columns(table: pd.DataFrame) -> list[str]:

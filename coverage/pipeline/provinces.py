@@ -23,6 +23,7 @@ __all__ = [
     "PROVINCE_FILES",
     "province_map_path",
     "province_slug",
+    "province_slugs",
     "province_targets",
     "province_units",
     "split_by_province",
@@ -51,7 +52,8 @@ def province_slug(name: str) -> str:
     return text or "unnamed"
 
 
-def _province_slugs(names: Sequence[str]) -> dict[str, str]:
+def province_slugs(names: Sequence[str]) -> dict[str, str]:
+    """Give every name a distinct slug (``-2``, ``-3`` after repeated ones)."""
     slugs: dict[str, str] = {}
     used: set[str] = set()
     for name in names:
@@ -83,7 +85,7 @@ def province_targets(
     names = (
         analysis.communes["province_name"].astype("string").fillna("").unique().tolist()
     )
-    slugs = _province_slugs(sorted(names))
+    slugs = province_slugs(sorted(names))
     out = {}
     for name, slug in slugs.items():
         folder = Path(out_dir) / "by_province" / slug

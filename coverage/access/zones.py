@@ -5,6 +5,8 @@ A location is uncovered when its distance is strictly greater than the threshold
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -219,18 +221,85 @@ ZONE_COLUMNS = [
     "mean_distance_km",
     "n_locations",
     "commune_codes",
+    "zone_id",
+    "zone_population",
 ]
 
 
+def _clip_pairs(
+    parts: np.ndarray, communes: np.ndarray, pair_part: np.ndarray, pair_com: np.ndarray
+) -> np.ndarray:
+    """Return ``parts[pair_part] & communes[pair_com]``, skipping the overlay if it can.
+
+    A commune lying inside its zone part is its own intersection with it: only the
+    communes crossing the part's edge are overlaid with it.
+    """
+    com = shapely.make_valid(communes[pair_com])
+    shapely.prepare(parts)
+    inside = shapely.contains_properly(parts[pair_part], com)
+    out = com.copy()
+    out[~inside] = shapely.intersection(parts[pair_part[~inside]], com[~inside])
+    return out
+
+
+def _pair_squares(
+    surface: PopulationSurface, far: np.ndarray, pair: np.ndarray, n_pairs: int
+) -> np.ndarray | None:
+    """Union of the squares of each pair (zone, commune), or ``None`` if it cannot.
+
+    The runs construction of :func:`_grid_runs_parts` on a copy of the grid where
+    every pair is moved to its own band of columns (in cell units, so coordinates
+    stay exact integers): pairs never touch, each part belongs to one pair, and the
+    parts are moved back with the same arithmetic as the squares' own corners.
+    """
+    main = (surface.footprint[far] == FOOTPRINT_CELL) & (surface.ix[far] >= 0)
+    if not main.all():
+        return None
+    band = int(surface.ix[far].max()) + 2
+    ix = surface.ix.copy()
+    ix[far] = surface.ix[far] + pair * band
+    moved = replace(surface, ix=ix, origin_m=(0.0, 0.0), cell_m=1.0)
+    fast = _grid_runs_parts(moved, far)
+    if fast is None:
+        return None
+    parts, part_of = fast
+    part_pair = np.empty(len(parts), dtype=np.int64)
+    part_pair[part_of] = pair
+    _, at = shapely.get_coordinates(parts, return_index=True)
+    shift = (part_pair[at] * band).astype(float)
+    x0, y0 = surface.origin_m
+    c = surface.cell_m
+
+    def back(xy: np.ndarray) -> np.ndarray:
+        return np.column_stack([x0 + (xy[:, 0] - shift) * c, y0 + xy[:, 1] * c])
+
+    parts = shapely.transform(parts, back)
+    order = np.argsort(part_pair, kind="stable")
+    n_parts = np.bincount(part_pair, minlength=n_pairs)
+    out = shapely.multipolygons(parts[order], indices=part_pair[order])
+    single = np.flatnonzero(n_parts == 1)
+    first = np.searchsorted(part_pair[order], single)
+    out[single] = parts[order][first]
+    return out
+
+
 def uncovered_zones(
-    surface: PopulationSurface, dist_m: np.ndarray, *, threshold_km: float
+    surface: PopulationSurface,
+    dist_m: np.ndarray,
+    *,
+    threshold_km: float,
+    by_commune: bool = True,
 ) -> gpd.GeoDataFrame:
     """Find connected zones of populated land farther than a threshold from any point.
 
     The footprints of the far populated locations (grid squares; the whole polygon
     of a commune too small for a cell; a ``cell_m`` square around a settlement or
-    pixel) are united, split into connected parts (squares touching only at a corner
-    are separate zones) and clipped to the communes.
+    pixel) are united and split into connected zones (squares touching only at a
+    corner are separate zones). By default each zone is then split by commune: one
+    row per commune it crosses (its locations whose centre lies in that commune,
+    its area clipped to that commune), so that a sparse network does not give one
+    zone of half the country but parts a planner can act on, each keeping the
+    connected zone it belongs to as ``zone_id``.
 
     Parameters
     ----------
@@ -240,14 +309,19 @@ def uncovered_zones(
         Distance of each location to its nearest point (``AccessResult.dist_m``).
     threshold_km
         The threshold: locations with ``dist > threshold`` are uncovered.
+    by_commune
+        ``True``: one row per zone and commune; ``False``: one row per connected
+        zone, clipped to the communes.
 
     Returns
     -------
     geopandas.GeoDataFrame
         EPSG:4326, ranked by population (descending), columns ``rank, population,
         area_km2, max_distance_km, mean_distance_km, n_locations, commune_codes``
-        (``;``-joined, sorted) and geometry. The populations of all zones plus the
-        population within the threshold equal the surface total.
+        (``;``-joined, sorted; one code per row by commune), ``zone_id`` (the
+        connected zone, 1 the most populated), ``zone_population`` and geometry.
+        The populations of all rows plus the population within the threshold equal
+        the surface total.
     """
     (t,) = _check_thresholds([threshold_km])
     dist = np.asarray(dist_m, dtype=float)
@@ -258,39 +332,68 @@ def uncovered_zones(
     empty = gpd.GeoDataFrame(
         {c: pd.Series(dtype=float) for c in ZONE_COLUMNS},
         geometry=gpd.GeoSeries([], crs=surface.crs),
-    ).astype({"rank": np.int64, "n_locations": np.int64, "commune_codes": object})
+    ).astype(
+        {
+            "rank": np.int64,
+            "n_locations": np.int64,
+            "commune_codes": object,
+            "zone_id": np.int64,
+        }
+    )
     if len(far) == 0:
         return empty.to_crs(WGS84)
     parts, zone = _zone_parts(surface, far)
     n_z = len(parts)
     pop = surface.pop[far]
+    zone_pop = np.bincount(zone, weights=pop, minlength=n_z)
+    zone_id = np.empty(n_z, dtype=np.int64)
+    zone_id[np.argsort(-zone_pop, kind="stable")] = np.arange(1, n_z + 1)
+    com = surface.commune[far]
+    if by_commune:
+        n_com = np.int64(len(surface.codes))
+        pair_key, group = np.unique(zone * n_com + com, return_inverse=True)
+        group = group.ravel()
+        pair_part, pair_com = np.divmod(pair_key, n_com)
+        squares = _pair_squares(surface, far, group, len(pair_key))
+        if squares is None:
+            geoms = _clip_pairs(parts, surface.commune_geoms, pair_part, pair_com)
+        else:
+            geoms = shapely.intersection(
+                squares, shapely.make_valid(surface.commune_geoms[pair_com])
+            )
+        joined = surface.codes[pair_com].astype(object)
+    else:
+        group, pair_part = zone, np.arange(n_z)
+        pairs = pd.DataFrame({"zone": zone, "code": surface.codes[com]})
+        joined = (
+            pairs.drop_duplicates()
+            .sort_values(["zone", "code"])
+            .groupby("zone")["code"]
+            .agg(";".join)
+            .reindex(range(n_z), fill_value="")
+            .to_numpy(dtype=object)
+        )
+        geoms = _clip(parts, _commune_union(surface))
+    n_g = len(pair_part)
     d = dist[far]
     finite = np.where(np.isfinite(d), d, np.nan)
-    population = np.bincount(zone, weights=pop, minlength=n_z)
-    maxd = np.full(n_z, -np.inf)
-    np.maximum.at(maxd, zone, np.where(np.isfinite(d), d, np.inf))
+    population = np.bincount(group, weights=pop, minlength=n_g)
+    maxd = np.full(n_g, -np.inf)
+    np.maximum.at(maxd, group, np.where(np.isfinite(d), d, np.inf))
     with np.errstate(invalid="ignore"):
-        meand = np.bincount(zone, weights=pop * finite, minlength=n_z) / population
-    n_loc = np.bincount(zone, minlength=n_z)
-    pairs = pd.DataFrame(
-        {"zone": zone, "code": surface.codes[surface.commune[far]]}
-    ).drop_duplicates()
-    joined = (
-        pairs.sort_values(["zone", "code"])
-        .groupby("zone")["code"]
-        .agg(";".join)
-        .reindex(range(n_z), fill_value="")
-    )
-    clipped = _clip(parts, _commune_union(surface))
+        meand = np.bincount(group, weights=pop * finite, minlength=n_g) / population
+    n_loc = np.bincount(group, minlength=n_g)
     out = gpd.GeoDataFrame(
         {
             "population": population,
             "max_distance_km": np.where(np.isfinite(maxd), maxd / 1000.0, np.nan),
             "mean_distance_km": meand / 1000.0,
             "n_locations": n_loc.astype(np.int64),
-            "commune_codes": joined.to_numpy(dtype=object),
+            "commune_codes": joined,
+            "zone_id": zone_id[pair_part],
+            "zone_population": zone_pop[pair_part],
         },
-        geometry=gpd.GeoSeries(clipped, crs=surface.crs),
+        geometry=gpd.GeoSeries(geoms, crs=surface.crs),
     )
     keep = out["population"].to_numpy() > 0
     out = out[keep]

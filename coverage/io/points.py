@@ -535,8 +535,9 @@ def assign_points(
         raise InputError(msg)
     lost = np.flatnonzero(first < 0)
     if snap_m > 0 and len(lost):
-        located = ~(pts.geometry.iloc[lost].isna() | pts.geometry.iloc[lost].is_empty)
-        lost = lost[located.to_numpy()]
+        # blank or non-finite coordinates (reported elsewhere) are never snapped
+        bounds = shapely.bounds(pts.geometry.iloc[lost].to_numpy())
+        lost = lost[np.isfinite(bounds).all(axis=1)]
         near, com, dist = _snap_outside(
             pts.geometry.iloc[lost], communes, tree, snap_m=float(snap_m)
         )

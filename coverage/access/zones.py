@@ -6,6 +6,7 @@ A location is uncovered when its distance is strictly greater than the threshold
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -123,13 +124,13 @@ def _zone_parts_overlay(
     return parts, _locate(parts, surface.x_m[far], surface.y_m[far])
 
 
-def _grid_runs_parts(
-    surface: PopulationSurface, sel: np.ndarray
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """Parts of the union of main-grid squares ``sel`` and the part of each square.
+def _grid_runs(surface: PopulationSurface, sel: np.ndarray) -> tuple[Any, ...]:
+    """Horizontal runs of the main-grid squares ``sel`` and their 4-connected groups.
 
-    ``None`` when the union's parts do not match the 4-connected groups one to
-    one (then the caller unites the footprints the slow way).
+    Returns ``(w, order, run_of, row, a, b, start_key, end_key, n_comp, comp)``:
+    the key width, the squares sorted by key, the run of each sorted square, the
+    row and column span ``[a, b)`` of every run, its key span, and the group of
+    every run.
     """
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
@@ -156,6 +157,30 @@ def _grid_runs_parts(
         (np.ones(len(src), dtype=np.int8), (src, dst)), shape=(n_runs, n_runs)
     )
     n_comp, comp = connected_components(graph, directed=False)
+    return w, order, run_of, row, a, b, start_key, end_key, n_comp, comp
+
+
+def _grid_components(
+    surface: PopulationSurface, sel: np.ndarray
+) -> tuple[int, np.ndarray]:
+    """Return the number of 4-connected groups of squares ``sel`` and each one's."""
+    _, order, run_of, *_, n_comp, comp = _grid_runs(surface, sel)
+    zone = np.empty(len(sel), dtype=np.int64)
+    zone[order] = comp[run_of]
+    return int(n_comp), zone
+
+
+def _grid_runs_parts(
+    surface: PopulationSurface, sel: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Parts of the union of main-grid squares ``sel`` and the part of each square.
+
+    ``None`` when the union's parts do not match the 4-connected groups one to
+    one (then the caller unites the footprints the slow way).
+    """
+    found = _grid_runs(surface, sel)
+    w, order, run_of, row, a, b, start_key, end_key, n_comp, comp = found
+    n_runs = len(a)
     # vertices where runs of the neighbouring rows start or end
     ends = np.column_stack([start_key, end_key]).ravel()
     blo = np.searchsorted(ends, (row - 1) * w + a, "right")
@@ -342,20 +367,30 @@ def uncovered_zones(
     )
     if len(far) == 0:
         return empty.to_crs(WGS84)
-    parts, zone = _zone_parts(surface, far)
-    n_z = len(parts)
     pop = surface.pop[far]
+    com = surface.commune[far]
+    n_com = np.int64(len(surface.codes))
+
+    def pairs_of(zone: np.ndarray) -> tuple[np.ndarray, ...]:
+        pair_key, group = np.unique(zone * n_com + com, return_inverse=True)
+        return (group.ravel(), *np.divmod(pair_key, n_com))
+
+    squares = None
+    main = (surface.footprint[far] == FOOTPRINT_CELL) & (surface.ix[far] >= 0)
+    if by_commune and main.all():
+        # the zones are the 4-connected groups of squares: no union of whole zones
+        n_z, zone = _grid_components(surface, far)
+        group, pair_part, pair_com = pairs_of(zone)
+        squares = _pair_squares(surface, far, group, len(pair_part))
+    if squares is None:
+        parts, zone = _zone_parts(surface, far)
+        n_z = len(parts)
     zone_pop = np.bincount(zone, weights=pop, minlength=n_z)
     zone_id = np.empty(n_z, dtype=np.int64)
     zone_id[np.argsort(-zone_pop, kind="stable")] = np.arange(1, n_z + 1)
-    com = surface.commune[far]
     if by_commune:
-        n_com = np.int64(len(surface.codes))
-        pair_key, group = np.unique(zone * n_com + com, return_inverse=True)
-        group = group.ravel()
-        pair_part, pair_com = np.divmod(pair_key, n_com)
-        squares = _pair_squares(surface, far, group, len(pair_key))
         if squares is None:
+            group, pair_part, pair_com = pairs_of(zone)
             geoms = _clip_pairs(parts, surface.commune_geoms, pair_part, pair_com)
         else:
             geoms = shapely.intersection(

@@ -536,7 +536,7 @@ def test_a_zone_over_three_communes_gives_three_rows():
     assert zones["commune_codes"].tolist() == ["C00", "C01", "C02", "C03"]
     assert zones["population"].tolist() == [4_000, 2_000, 1_000, 500]
     assert zones["zone_id"].tolist() == [1, 1, 1, 2]
-    assert zones["zone_population"].tolist() == [7_000, 7_000, 7_000, 500]
+    assert zones["population_zone"].tolist() == [7_000, 7_000, 7_000, 500]
     assert zones["area_km2"].to_numpy() == pytest.approx([4, 4, 4, 4], rel=1e-3)
     whole = uncovered_zones(s, dist, threshold_km=5, by_commune=False)
     assert whole["population"].tolist() == [7_000, 500]

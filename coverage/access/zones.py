@@ -247,7 +247,7 @@ ZONE_COLUMNS = [
     "n_locations",
     "commune_codes",
     "zone_id",
-    "zone_population",
+    "population_zone",
 ]
 
 
@@ -344,7 +344,7 @@ def uncovered_zones(
         EPSG:4326, ranked by population (descending), columns ``rank, population,
         area_km2, max_distance_km, mean_distance_km, n_locations, commune_codes``
         (``;``-joined, sorted; one code per row by commune), ``zone_id`` (the
-        connected zone, 1 the most populated), ``zone_population`` and geometry.
+        connected zone, 1 the most populated), ``population_zone`` and geometry.
         The populations of all rows plus the population within the threshold equal
         the surface total.
     """
@@ -426,7 +426,7 @@ def uncovered_zones(
             "n_locations": n_loc.astype(np.int64),
             "commune_codes": joined,
             "zone_id": zone_id[pair_part],
-            "zone_population": zone_pop[pair_part],
+            "population_zone": zone_pop[pair_part],
         },
         geometry=gpd.GeoSeries(geoms, crs=surface.crs),
     )

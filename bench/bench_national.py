@@ -5,6 +5,12 @@ Usage::
     python bench/bench_national.py DIR          # a folder made by make_national.py
     python bench/bench_national.py --make       # generate into bench/national/pre2025
     python bench/bench_national.py --make --shape post2025 --points 27000
+    python bench/bench_national.py --make --shape post2025 --islands --only real
+
+``--islands`` (with ``--make``) adds far offshore island communes, so the layer's
+extent is like Vietnam's (to 117.4°E). The ``real`` group times the targets of
+issue 18 on it: ``analyze`` with maps, ``--by province``, the national map's size,
+one province's ``plan --add 10`` and every solve against its ``--time-limit``.
 
 Every stage runs in its own process so that its peak resident memory (``ru_maxrss``
 of that process, imports and loading included) is measured alone. Each line shows
@@ -36,6 +42,11 @@ TARGETS = {
     "analyze": 30.0,
     "analyze_mb": 2048.0,
     "plan": 60.0,
+    "real_analyze": 30.0,
+    "real_by_province": 45.0,
+    "real_map_mb": 15.0,
+    "real_plan_province": 5.0,
+    "real_limit_overrun": 0.10,
 }
 
 
@@ -336,6 +347,115 @@ def _bench_plan(folder: Path, args: argparse.Namespace) -> None:
     )
 
 
+def _province_subset(folder: Path, tmp: Path) -> tuple[Path, Path, str]:
+    """Write the most populous province's communes and points into ``tmp``."""
+    import geopandas as gpd
+    import pandas as pd
+
+    communes = gpd.read_file(folder / "communes.gpkg", engine="pyogrio")
+    name = str(communes.groupby("ten_tinh")["dan_so"].sum().idxmax())
+    part = communes[communes["ten_tinh"] == name]
+    points = pd.read_csv(
+        folder / "service_points.csv", encoding="utf-8-sig", dtype={"commune_code": str}
+    )
+    gpkg, csv = tmp / "province.gpkg", tmp / "province.csv"
+    part.to_file(gpkg, layer="communes", driver="GPKG", engine="pyogrio")
+    points[points["commune_code"].isin(part["ma_xa"])].to_csv(
+        csv, index=False, encoding="utf-8-sig"
+    )
+    return gpkg, csv, name
+
+
+def _plan_line(label: str, cmd: list[str], limit_s: float, target_s: float) -> None:
+    """Run one ``coverage plan``; show its wall time and its solve vs the limit."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [*cmd, "--time-limit", f"{limit_s:g}", "--out", f"{tmp}/plan"]
+        run = _run([*cmd, "--no-map", "--overwrite"], cwd=ROOT)
+        if run["rc"] != 0:
+            tail = (run["stderr"].strip().splitlines() or ["?"])[-1]
+            _line(label, "failed", f"< {target_s:g} s", False, tail[:120])
+            return
+        info = json.loads(Path(f"{tmp}/plan/plan.json").read_text(encoding="utf-8"))
+    found = _find_keys(info, ("status", "gap", "solve_time_s", "method"))
+    solve = float(found.get("solve_time_s") or 0.0)
+    over = solve / limit_s - 1.0
+    sec = run["seconds"]
+    _line(
+        label,
+        f"{sec:.2f} s",
+        f"< {target_s:g} s",
+        sec < target_s,
+        f"status {found.get('status', '?')}, method {found.get('method', '?')}, "
+        f"peak {run['maxrss_mb']:.0f} MB",
+    )
+    _line(
+        "  solve vs --time-limit",
+        f"{solve:.2f} s",
+        f"<= {limit_s * (1 + TARGETS['real_limit_overrun']):g} s",
+        over <= TARGETS["real_limit_overrun"],
+        f"limit {limit_s:g} s",
+    )
+
+
+def _bench_real(folder: Path) -> None:
+    """Issue 18: the targets of a real national layer, on the islands data."""
+    base = [str(folder / "communes.gpkg"), "-p", str(folder / "service_points.csv")]
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [str(COVERAGE), "analyze", "-b", *base, "--out", f"{tmp}/out"]
+        cmd += ["--map", f"{tmp}/map.html", "--overwrite"]
+        run = _run(cmd, cwd=ROOT)
+        if run["rc"] != 0:
+            tail = (run["stderr"].strip().splitlines() or ["?"])[-1]
+            _line("analyze (maps, islands)", "failed", "< 30 s", False, tail[:120])
+        else:
+            map_mb = Path(f"{tmp}/map.html").stat().st_size / 1e6
+            sec = run["seconds"]
+            _line(
+                "analyze (maps, islands)",
+                f"{sec:.2f} s",
+                "< 30 s",
+                sec < TARGETS["real_analyze"],
+                f"peak {run['maxrss_mb']:.0f} MB",
+            )
+            _line(
+                "  national map size",
+                f"{map_mb:.1f} MB",
+                "< 15 MB",
+                map_mb < TARGETS["real_map_mb"],
+            )
+        cmd = [str(COVERAGE), "analyze", "-b", *base, "--out", f"{tmp}/by"]
+        cmd += ["--map", f"{tmp}/by.html", "--by", "province", "--overwrite"]
+        run = _run(cmd, cwd=ROOT)
+        if run["rc"] != 0:
+            tail = (run["stderr"].strip().splitlines() or ["?"])[-1]
+            _line("analyze --by province", "failed", "< 45 s", False, tail[:120])
+        else:
+            first = Path(tmp, "map.html")
+            maps = [m for m in Path(tmp).rglob("*.html") if m != first]
+            total_mb = sum(m.stat().st_size for m in maps if m.exists()) / 1e6
+            sec = run["seconds"]
+            _line(
+                "analyze --by province",
+                f"{sec:.2f} s",
+                "< 45 s",
+                sec < TARGETS["real_by_province"],
+                f"{len(maps)} maps, {total_mb:.0f} MB; peak {run['maxrss_mb']:.0f} MB",
+            )
+        gpkg, csv, name = _province_subset(folder, Path(tmp))
+        _plan_line(
+            f"plan --add 10 ({name[:14]})",
+            [str(COVERAGE), "plan", "-b", str(gpkg), "-p", str(csv), "--add", "10"],
+            10.0,
+            TARGETS["real_plan_province"],
+        )
+        _plan_line(
+            "plan --target 95% (national)",
+            [str(COVERAGE), "plan", "-b", *base, "--target", "95%"],
+            30.0,
+            60.0,
+        )
+
+
 def _find_keys(info: object, keys: tuple[str, ...]) -> dict:
     """Find the first value of each key in nested JSON."""
     found: dict = {}
@@ -359,12 +479,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--make", action="store_true", help="generate the data first")
     ap.add_argument("--shape", default="pre2025", choices=("pre2025", "post2025"))
     ap.add_argument("--points", type=int, default=13_000)
+    ap.add_argument(
+        "--islands",
+        action="store_true",
+        help="with --make: add far offshore island communes (make_national.py)",
+    )
     ap.add_argument("--cell-m", type=float, default=500.0)
     ap.add_argument("--add", type=int, default=100)
     ap.add_argument(
         "--only",
         default="startup,library,analyze,plan",
-        help="comma-separated groups to run (startup, library, analyze, plan)",
+        help="comma-separated groups to run (startup, library, analyze, plan, real)",
     )
     ap.add_argument("--stage", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -372,9 +497,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.stage:
         return _child(args.stage, folder, args)
     if args.make:
-        folder = folder or HERE / "national" / args.shape
+        name = args.shape + ("-islands" if args.islands else "")
+        folder = folder or HERE / "national" / name
         cmd = [sys.executable, str(HERE / "make_national.py"), "--shape", args.shape]
         cmd += ["--out", str(folder), "--points", str(args.points)]
+        if args.islands:
+            cmd.append("--islands")
         subprocess.run(cmd, check=True)
     if folder is None or not (folder / "communes.gpkg").exists():
         ap.error("give a folder made by make_national.py, or --make")
@@ -389,6 +517,8 @@ def main(argv: list[str] | None = None) -> int:
         _bench_analyze(folder)
     if "plan" in groups:
         _bench_plan(folder, args)
+    if "real" in groups:
+        _bench_real(folder)
     return 0
 
 

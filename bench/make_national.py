@@ -22,6 +22,12 @@ Usage::
 
     python bench/make_national.py --shape pre2025 --out bench/national/pre2025
     python bench/make_national.py --shape post2025 --points 27000 --out DIR
+    python bench/make_national.py --shape post2025 --islands --out DIR
+
+``--islands`` adds far offshore island communes (:func:`add_islands`): two
+archipelago communes of many islets spread over hundreds of km (like Hoàng Sa and
+Trường Sa, out to 117.4°E) and a few single-island communes, so the layer's extent
+is like Vietnam's real one while its land area barely changes.
 
 Writes ``DIR/communes.gpkg`` (EPSG:4326, layer ``communes``) and
 ``DIR/service_points.csv`` (UTF-8 with BOM). The output is the same on every run
@@ -45,7 +51,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import Delaunay, cKDTree
 
-__all__ = ["SHAPES", "NationalData", "generate", "main", "write"]
+__all__ = ["SHAPES", "NationalData", "add_islands", "generate", "main", "write"]
 
 SEED = 20250701
 TARGET_AREA_KM2 = 331_000.0
@@ -579,6 +585,108 @@ def _points(
     )
 
 
+#: (name, province near (lon, lat), lon range, lat range, islets, population)
+_ARCHIPELAGOS = (
+    ("Hoàng Sa", (108.2, 16.05), (111.2, 112.9), (15.7, 17.1), 30, 1_200),
+    ("Trường Sa", (109.2, 12.25), (111.4, 117.4), (7.5, 11.5), 120, 4_500),
+)
+#: (name, lon, lat, radius m, population)
+_ISLANDS = (
+    ("Bạch Long Vĩ", 107.73, 20.13, 1_400.0, 1_000),
+    ("Cồn Cỏ", 107.34, 17.16, 700.0, 400),
+    ("Lý Sơn", 109.12, 15.38, 2_300.0, 22_000),
+    ("Phú Quý", 108.94, 10.52, 3_000.0, 29_000),
+    ("Côn Đảo", 106.60, 8.68, 4_500.0, 10_000),
+)
+
+
+def _islet(x: float, y: float, r_m: float, rng: np.random.Generator) -> shapely.Polygon:
+    """A small irregular island (metric), about ``r_m`` in radius."""
+    t = np.linspace(0.0, 2.0 * np.pi, 25)[:-1]
+    r = r_m * rng.uniform(0.6, 1.0, len(t))
+    return shapely.Polygon(np.column_stack([x + r * np.cos(t), y + r * np.sin(t)]))
+
+
+def add_islands(data: NationalData, *, seed: int = SEED) -> NationalData:
+    """Add far offshore island communes and one service point on each.
+
+    Parameters
+    ----------
+    data
+        A dataset made by :func:`generate`.
+    seed
+        Random seed of the islet shapes.
+
+    Returns
+    -------
+    NationalData
+        The same communes and points followed by the island communes (each in the
+        province whose commune is nearest to its mainland anchor) and their points.
+    """
+    rng = np.random.default_rng(seed + 1)
+    communes, points = data.communes, data.points
+    metric = communes.to_crs(_LAEA)
+    rep = shapely.point_on_surface(metric.geometry.to_numpy())
+    tree = cKDTree(shapely.get_coordinates(rep))
+    shapes, names, anchors, pops = [], [], [], []
+    for name, anchor, (lon0, lon1), (lat0, lat1), n, pop in _ARCHIPELAGOS:
+        lon = rng.uniform(lon0, lon1, n)
+        lat = rng.uniform(lat0, lat1, n)
+        xy = _metric(lon, lat)
+        radius = rng.uniform(80.0, 900.0, n)
+        islets = [_islet(x, y, r, rng) for (x, y), r in zip(xy, radius, strict=True)]
+        shapes.append(shapely.MultiPolygon(islets))
+        names.append(name)
+        anchors.append(anchor)
+        pops.append(pop)
+    for name, lon, lat, r_m, pop in _ISLANDS:
+        ((x, y),) = _metric(np.array([lon]), np.array([lat]))
+        shapes.append(_islet(x, y, r_m, rng))
+        names.append(name)
+        anchors.append((lon, lat))
+        pops.append(pop)
+    geoms = shapely.transform(
+        np.asarray(shapes, dtype=object),
+        lambda xy: np.column_stack(_TO_LONLAT.transform(*xy.T)),
+    )
+    geoms = shapely.set_precision(geoms, 1e-7)
+    lon, lat = np.array(anchors).T
+    _, near = tree.query(_metric(lon, lat))
+    n0 = len(communes)
+    codes = np.array([f"{3 * (n0 + i) + 1:05d}" for i in range(len(geoms))])
+    extra = {
+        "ma_xa": codes,
+        "ten_xa": np.char.add("Đặc khu ", np.array(names)),
+    }
+    if "ten_huyen" in communes:
+        extra["ten_huyen"] = np.char.add("Huyện ", np.array(names))
+    extra["ten_tinh"] = communes["ten_tinh"].to_numpy()[near]
+    extra["dan_so"] = np.array(pops, dtype=communes["dan_so"].dtype)
+    islands = gpd.GeoDataFrame(extra, geometry=geoms, crs="EPSG:4326")
+    out = pd.concat([communes, islands], ignore_index=True)
+    on = shapely.point_on_surface(
+        np.array([shapely.get_parts(g)[-1] for g in geoms], dtype=object)
+    )
+    n_pts = len(points)
+    new_points = pd.DataFrame(
+        {
+            "point_id": [f"VN{n_pts + i + 1:06d}" for i in range(len(geoms))],
+            "name": np.char.add("Bưu cục ", np.array(names)),
+            "kind": "post_office",
+            "staffed": "yes",
+            "admin_services": "yes",
+            "operator": "Tổng công ty Bưu điện Việt Nam",
+            "commune_code": codes,
+            "lat": np.round(shapely.get_y(on), 6),
+            "lon": np.round(shapely.get_x(on), 6),
+        }
+    )
+    return NationalData(
+        gpd.GeoDataFrame(out, geometry="geometry", crs="EPSG:4326"),
+        pd.concat([points, new_points], ignore_index=True),
+    )
+
+
 def write(data: NationalData, out: Path) -> tuple[Path, Path]:
     """Write ``communes.gpkg`` and ``service_points.csv`` into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
@@ -597,6 +705,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--points", type=int, default=13_000)
     ap.add_argument("--communes", type=int, default=None)
     ap.add_argument("--seed", type=int, default=SEED)
+    ap.add_argument(
+        "--islands",
+        action="store_true",
+        help="add far offshore island communes (extent like Vietnam's)",
+    )
     args = ap.parse_args(argv)
     if not 1 <= args.points <= 27_000:
         ap.error("--points must be between 1 and 27,000")
@@ -604,6 +717,8 @@ def main(argv: list[str] | None = None) -> int:
     data = generate(
         args.shape, n_communes=args.communes, n_points=args.points, seed=args.seed
     )
+    if args.islands:
+        data = add_islands(data, seed=args.seed)
     t1 = time.perf_counter()
     gpkg, csv = write(data, args.out)
     t2 = time.perf_counter()

@@ -518,7 +518,30 @@ def test_zone_runs_match_the_union_of_squares(seed):
     assert inside.all()
     zones = uncovered_zones(s, dist, threshold_km=5)
     assert zones["population"].sum() == s.pop[far].sum()
-    assert len(zones) == len(fast_parts)
+    assert zones["zone_id"].nunique() == len(fast_parts)
+    whole = uncovered_zones(s, dist, threshold_km=5, by_commune=False)
+    assert len(whole) == len(fast_parts)
+
+
+def test_a_zone_over_three_communes_gives_three_rows():
+    communes = communes_gdf(
+        [box(X0 + i * 4_000, Y0, X0 + (i + 1) * 4_000, Y0 + 2_000) for i in range(3)]
+        + [box(X0, Y0 + 10_000, X0 + 2_000, Y0 + 12_000)],
+        [8_000, 4_000, 2_000, 500],
+    )
+    s = build_population_grid(communes, cell_m=500.0)
+    dist = np.where(s.y_m < Y0 + 1_000, 9e3, 0.0)  # a long strip across A, B, C
+    dist[s.commune == 3] = 9e3  # and a zone of its own in D
+    zones = uncovered_zones(s, dist, threshold_km=5)
+    assert zones["commune_codes"].tolist() == ["C00", "C01", "C02", "C03"]
+    assert zones["population"].tolist() == [4_000, 2_000, 1_000, 500]
+    assert zones["zone_id"].tolist() == [1, 1, 1, 2]
+    assert zones["population_zone"].tolist() == [7_000, 7_000, 7_000, 500]
+    assert zones["area_km2"].to_numpy() == pytest.approx([4, 4, 4, 4], rel=1e-3)
+    whole = uncovered_zones(s, dist, threshold_km=5, by_commune=False)
+    assert whole["population"].tolist() == [7_000, 500]
+    assert whole["commune_codes"].tolist() == ["C00;C01;C02", "C03"]
+    assert whole["area_km2"].to_numpy() == pytest.approx([12, 4], rel=1e-3)
 
 
 def test_zone_squares_touching_at_a_corner_are_two_zones():

@@ -178,6 +178,8 @@ def _stable_argsort_codes(codes: np.ndarray) -> np.ndarray:
     lo, hi = int(codes.min()), int(codes.max())
     if lo < 0 or hi >= 2**32:
         return np.argsort(codes, kind="stable")
+    if lo == hi:  # one group (the overall level): already in order
+        return np.arange(len(codes), dtype=np.intp)
     if hi < 2**16:
         return np.argsort(codes.astype(np.uint16), kind="stable")
     order = np.argsort((codes & 0xFFFF).astype(np.uint16), kind="stable")

@@ -164,6 +164,89 @@ def _grid_cells_in_polygons(
     return col, row, owner[first]
 
 
+def _grid_cells_in_bounds(
+    polygons: np.ndarray, xs: np.ndarray, ys: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return (column, row, polygon) of the grid centres covered by any geometries.
+
+    Only the centres inside each geometry's own bounding box are tested (in chunks
+    of about ``_CHUNK_CELLS``), so the cost follows the communes' extents, never the
+    layer's: archipelago communes far offshore add their own boxes only.
+    """
+    b = shapely.bounds(polygons)
+    ok = np.isfinite(b).all(axis=1)
+    c0 = np.where(ok, np.searchsorted(xs, b[:, 0], "left"), 0)
+    c1 = np.where(ok, np.searchsorted(xs, b[:, 2], "right"), 0)
+    r0 = np.where(ok, np.searchsorted(ys, b[:, 1], "left"), 0)
+    r1 = np.where(ok, np.searchsorted(ys, b[:, 3], "right"), 0)
+    poly, row = _expand(r0, r1)
+    width = (c1 - c0)[poly]
+    ends = np.cumsum(width)
+    cuts = np.searchsorted(
+        ends, np.arange(_CHUNK_CELLS, int(ends[-1]) if len(ends) else 0, _CHUNK_CELLS)
+    )
+    shapely.prepare(polygons)
+    out_c, out_r, out_p = [], [], []
+    for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(poly)], strict=True):
+        p, r = poly[lo:hi], row[lo:hi]
+        k, col = _expand(c0[p], c1[p])
+        hit = shapely.intersects_xy(polygons[p[k]], xs[col], ys[r[k]])
+        out_c.append(col[hit])
+        out_r.append(r[k][hit])
+        out_p.append(p[k][hit])
+    empty = np.empty(0, np.int64)
+    return (
+        np.concatenate(out_c) if out_c else empty,
+        np.concatenate(out_r) if out_r else empty,
+        np.concatenate(out_p) if out_p else empty,
+    )
+
+
+def _grid_cells(
+    polygons: np.ndarray,
+    minx: float,
+    miny: float,
+    ncol: int,
+    nrow: int,
+    cell_m: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return (column, row, polygon) of the grid centres in the polygons, row-major.
+
+    Valid polygons are scanned (:func:`_grid_cells_in_polygons`); other geometries
+    (invalid ones, collections left by a repair) are tested cell by cell within
+    their own bounding boxes. A centre in several geometries goes to the first one,
+    as :func:`_assign_to_communes` decides.
+    """
+    xs = minx + (np.arange(ncol) + 0.5) * cell_m
+    ys = miny + (np.arange(nrow) + 0.5) * cell_m
+    type_id = shapely.get_type_id(polygons)
+    scan = ((type_id == 3) | (type_id == 6)) & shapely.is_valid(polygons)
+    found = []
+    for sel, cells_of in (
+        (scan, _grid_cells_in_polygons),
+        (~scan, _grid_cells_in_bounds),
+    ):
+        if sel.any():
+            idx = np.flatnonzero(sel)
+            col, row, owner = cells_of(polygons[idx], xs, ys)
+            found.append((col, row, idx[owner]))
+    if not found:
+        empty = np.empty(0, np.int64)
+        return empty, empty, empty
+    if len(found) == 1 and scan.all():
+        return found[0]
+    col = np.concatenate([f[0] for f in found]).astype(np.int64)
+    row = np.concatenate([f[1] for f in found]).astype(np.int64)
+    owner = np.concatenate([f[2] for f in found]).astype(np.int64)
+    cell = row * np.int64(ncol) + col
+    order = np.lexsort((owner, cell))
+    cell, owner = cell[order], owner[order]
+    first = np.ones(len(cell), dtype=bool)
+    first[1:] = cell[1:] != cell[:-1]
+    row, col = np.divmod(cell[first], ncol)
+    return col, row, owner[first]
+
+
 def _unplaced_notes(codes: np.ndarray, pop_unplaced: np.ndarray) -> list[str]:
     bad = pop_unplaced > 0
     if not bad.any():
@@ -226,36 +309,12 @@ def build_population_grid(
         ncol = max(1, int(np.ceil((maxx - minx) / cell_m)))
         nrow = max(1, int(np.ceil((maxy - miny) / cell_m)))
         idx_map = np.flatnonzero(populated)
-        polys = geoms[populated]
-        xs = minx + (np.arange(ncol) + 0.5) * cell_m
-        rows_per_chunk = max(1, _CHUNK_CELLS // ncol)
-        scan = (
-            shapely.is_valid(polys).all()
-            and (
-                (shapely.get_type_id(polys) == 3) | (shapely.get_type_id(polys) == 6)
-            ).all()
-        )
-        if scan:
-            gx, gy, com = _grid_cells_in_polygons(
-                polys, xs, miny + (np.arange(nrow) + 0.5) * cell_m
-            )
-            loc_x.append(xs[gx])
-            loc_y.append(miny + (gy + 0.5) * cell_m)
-            loc_c.append(idx_map[com])
-            loc_ix.append(gx)
-            loc_iy.append(gy)
-        for r0 in range(0, nrow if not scan else 0, rows_per_chunk):
-            rows = np.arange(r0, min(nrow, r0 + rows_per_chunk))
-            gx, gy = np.meshgrid(np.arange(ncol), rows)
-            gx, gy = gx.ravel(), gy.ravel()
-            px = xs[gx]
-            py = miny + (gy + 0.5) * cell_m
-            loc, com = _assign_to_communes(polys, px, py)
-            loc_x.append(px[loc])
-            loc_y.append(py[loc])
-            loc_c.append(idx_map[com])
-            loc_ix.append(gx[loc])
-            loc_iy.append(gy[loc])
+        gx, gy, com = _grid_cells(geoms[populated], minx, miny, ncol, nrow, cell_m)
+        loc_x.append(minx + (gx + 0.5) * cell_m)
+        loc_y.append(miny + (gy + 0.5) * cell_m)
+        loc_c.append(idx_map[com])
+        loc_ix.append(gx)
+        loc_iy.append(gy)
     x = np.concatenate(loc_x) if loc_x else np.empty(0)
     y = np.concatenate(loc_y) if loc_y else np.empty(0)
     com = np.concatenate(loc_c).astype(np.int64) if loc_c else np.empty(0, np.int64)

@@ -5,6 +5,9 @@ A location is uncovered when its distance is strictly greater than the threshold
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -121,13 +124,13 @@ def _zone_parts_overlay(
     return parts, _locate(parts, surface.x_m[far], surface.y_m[far])
 
 
-def _grid_runs_parts(
-    surface: PopulationSurface, sel: np.ndarray
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """Parts of the union of main-grid squares ``sel`` and the part of each square.
+def _grid_runs(surface: PopulationSurface, sel: np.ndarray) -> tuple[Any, ...]:
+    """Horizontal runs of the main-grid squares ``sel`` and their 4-connected groups.
 
-    ``None`` when the union's parts do not match the 4-connected groups one to
-    one (then the caller unites the footprints the slow way).
+    Returns ``(w, order, run_of, row, a, b, start_key, end_key, n_comp, comp)``:
+    the key width, the squares sorted by key, the run of each sorted square, the
+    row and column span ``[a, b)`` of every run, its key span, and the group of
+    every run.
     """
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
@@ -154,6 +157,30 @@ def _grid_runs_parts(
         (np.ones(len(src), dtype=np.int8), (src, dst)), shape=(n_runs, n_runs)
     )
     n_comp, comp = connected_components(graph, directed=False)
+    return w, order, run_of, row, a, b, start_key, end_key, n_comp, comp
+
+
+def _grid_components(
+    surface: PopulationSurface, sel: np.ndarray
+) -> tuple[int, np.ndarray]:
+    """Return the number of 4-connected groups of squares ``sel`` and each one's."""
+    _, order, run_of, *_, n_comp, comp = _grid_runs(surface, sel)
+    zone = np.empty(len(sel), dtype=np.int64)
+    zone[order] = comp[run_of]
+    return int(n_comp), zone
+
+
+def _grid_runs_parts(
+    surface: PopulationSurface, sel: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Parts of the union of main-grid squares ``sel`` and the part of each square.
+
+    ``None`` when the union's parts do not match the 4-connected groups one to
+    one (then the caller unites the footprints the slow way).
+    """
+    found = _grid_runs(surface, sel)
+    w, order, run_of, row, a, b, start_key, end_key, n_comp, comp = found
+    n_runs = len(a)
     # vertices where runs of the neighbouring rows start or end
     ends = np.column_stack([start_key, end_key]).ravel()
     blo = np.searchsorted(ends, (row - 1) * w + a, "right")
@@ -219,18 +246,85 @@ ZONE_COLUMNS = [
     "mean_distance_km",
     "n_locations",
     "commune_codes",
+    "zone_id",
+    "population_zone",
 ]
 
 
+def _clip_pairs(
+    parts: np.ndarray, communes: np.ndarray, pair_part: np.ndarray, pair_com: np.ndarray
+) -> np.ndarray:
+    """Return ``parts[pair_part] & communes[pair_com]``, skipping the overlay if it can.
+
+    A commune lying inside its zone part is its own intersection with it: only the
+    communes crossing the part's edge are overlaid with it.
+    """
+    com = shapely.make_valid(communes[pair_com])
+    shapely.prepare(parts)
+    inside = shapely.contains_properly(parts[pair_part], com)
+    out = com.copy()
+    out[~inside] = shapely.intersection(parts[pair_part[~inside]], com[~inside])
+    return out
+
+
+def _pair_squares(
+    surface: PopulationSurface, far: np.ndarray, pair: np.ndarray, n_pairs: int
+) -> np.ndarray | None:
+    """Union of the squares of each pair (zone, commune), or ``None`` if it cannot.
+
+    The runs construction of :func:`_grid_runs_parts` on a copy of the grid where
+    every pair is moved to its own band of columns (in cell units, so coordinates
+    stay exact integers): pairs never touch, each part belongs to one pair, and the
+    parts are moved back with the same arithmetic as the squares' own corners.
+    """
+    main = (surface.footprint[far] == FOOTPRINT_CELL) & (surface.ix[far] >= 0)
+    if not main.all():
+        return None
+    band = int(surface.ix[far].max()) + 2
+    ix = surface.ix.copy()
+    ix[far] = surface.ix[far] + pair * band
+    moved = replace(surface, ix=ix, origin_m=(0.0, 0.0), cell_m=1.0)
+    fast = _grid_runs_parts(moved, far)
+    if fast is None:
+        return None
+    parts, part_of = fast
+    part_pair = np.empty(len(parts), dtype=np.int64)
+    part_pair[part_of] = pair
+    _, at = shapely.get_coordinates(parts, return_index=True)
+    shift = (part_pair[at] * band).astype(float)
+    x0, y0 = surface.origin_m
+    c = surface.cell_m
+
+    def back(xy: np.ndarray) -> np.ndarray:
+        return np.column_stack([x0 + (xy[:, 0] - shift) * c, y0 + xy[:, 1] * c])
+
+    parts = shapely.transform(parts, back)
+    order = np.argsort(part_pair, kind="stable")
+    n_parts = np.bincount(part_pair, minlength=n_pairs)
+    out = shapely.multipolygons(parts[order], indices=part_pair[order])
+    single = np.flatnonzero(n_parts == 1)
+    first = np.searchsorted(part_pair[order], single)
+    out[single] = parts[order][first]
+    return out
+
+
 def uncovered_zones(
-    surface: PopulationSurface, dist_m: np.ndarray, *, threshold_km: float
+    surface: PopulationSurface,
+    dist_m: np.ndarray,
+    *,
+    threshold_km: float,
+    by_commune: bool = True,
 ) -> gpd.GeoDataFrame:
     """Find connected zones of populated land farther than a threshold from any point.
 
     The footprints of the far populated locations (grid squares; the whole polygon
     of a commune too small for a cell; a ``cell_m`` square around a settlement or
-    pixel) are united, split into connected parts (squares touching only at a corner
-    are separate zones) and clipped to the communes.
+    pixel) are united and split into connected zones (squares touching only at a
+    corner are separate zones). By default each zone is then split by commune: one
+    row per commune it crosses (its locations whose centre lies in that commune,
+    its area clipped to that commune), so that a sparse network does not give one
+    zone of half the country but parts a planner can act on, each keeping the
+    connected zone it belongs to as ``zone_id``.
 
     Parameters
     ----------
@@ -240,14 +334,19 @@ def uncovered_zones(
         Distance of each location to its nearest point (``AccessResult.dist_m``).
     threshold_km
         The threshold: locations with ``dist > threshold`` are uncovered.
+    by_commune
+        ``True``: one row per zone and commune; ``False``: one row per connected
+        zone, clipped to the communes.
 
     Returns
     -------
     geopandas.GeoDataFrame
         EPSG:4326, ranked by population (descending), columns ``rank, population,
         area_km2, max_distance_km, mean_distance_km, n_locations, commune_codes``
-        (``;``-joined, sorted) and geometry. The populations of all zones plus the
-        population within the threshold equal the surface total.
+        (``;``-joined, sorted; one code per row by commune), ``zone_id`` (the
+        connected zone, 1 the most populated), ``population_zone`` and geometry.
+        The populations of all rows plus the population within the threshold equal
+        the surface total.
     """
     (t,) = _check_thresholds([threshold_km])
     dist = np.asarray(dist_m, dtype=float)
@@ -258,39 +357,78 @@ def uncovered_zones(
     empty = gpd.GeoDataFrame(
         {c: pd.Series(dtype=float) for c in ZONE_COLUMNS},
         geometry=gpd.GeoSeries([], crs=surface.crs),
-    ).astype({"rank": np.int64, "n_locations": np.int64, "commune_codes": object})
+    ).astype(
+        {
+            "rank": np.int64,
+            "n_locations": np.int64,
+            "commune_codes": object,
+            "zone_id": np.int64,
+        }
+    )
     if len(far) == 0:
         return empty.to_crs(WGS84)
-    parts, zone = _zone_parts(surface, far)
-    n_z = len(parts)
     pop = surface.pop[far]
+    com = surface.commune[far]
+    n_com = np.int64(len(surface.codes))
+
+    def pairs_of(zone: np.ndarray) -> tuple[np.ndarray, ...]:
+        pair_key, group = np.unique(zone * n_com + com, return_inverse=True)
+        return (group.ravel(), *np.divmod(pair_key, n_com))
+
+    squares = None
+    main = (surface.footprint[far] == FOOTPRINT_CELL) & (surface.ix[far] >= 0)
+    if by_commune and main.all():
+        # the zones are the 4-connected groups of squares: no union of whole zones
+        n_z, zone = _grid_components(surface, far)
+        group, pair_part, pair_com = pairs_of(zone)
+        squares = _pair_squares(surface, far, group, len(pair_part))
+    if squares is None:
+        parts, zone = _zone_parts(surface, far)
+        n_z = len(parts)
+    zone_pop = np.bincount(zone, weights=pop, minlength=n_z)
+    zone_id = np.empty(n_z, dtype=np.int64)
+    zone_id[np.argsort(-zone_pop, kind="stable")] = np.arange(1, n_z + 1)
+    if by_commune:
+        if squares is None:
+            group, pair_part, pair_com = pairs_of(zone)
+            geoms = _clip_pairs(parts, surface.commune_geoms, pair_part, pair_com)
+        else:
+            geoms = shapely.intersection(
+                squares, shapely.make_valid(surface.commune_geoms[pair_com])
+            )
+        joined = surface.codes[pair_com].astype(object)
+    else:
+        group, pair_part = zone, np.arange(n_z)
+        pairs = pd.DataFrame({"zone": zone, "code": surface.codes[com]})
+        joined = (
+            pairs.drop_duplicates()
+            .sort_values(["zone", "code"])
+            .groupby("zone")["code"]
+            .agg(";".join)
+            .reindex(range(n_z), fill_value="")
+            .to_numpy(dtype=object)
+        )
+        geoms = _clip(parts, _commune_union(surface))
+    n_g = len(pair_part)
     d = dist[far]
     finite = np.where(np.isfinite(d), d, np.nan)
-    population = np.bincount(zone, weights=pop, minlength=n_z)
-    maxd = np.full(n_z, -np.inf)
-    np.maximum.at(maxd, zone, np.where(np.isfinite(d), d, np.inf))
+    population = np.bincount(group, weights=pop, minlength=n_g)
+    maxd = np.full(n_g, -np.inf)
+    np.maximum.at(maxd, group, np.where(np.isfinite(d), d, np.inf))
     with np.errstate(invalid="ignore"):
-        meand = np.bincount(zone, weights=pop * finite, minlength=n_z) / population
-    n_loc = np.bincount(zone, minlength=n_z)
-    pairs = pd.DataFrame(
-        {"zone": zone, "code": surface.codes[surface.commune[far]]}
-    ).drop_duplicates()
-    joined = (
-        pairs.sort_values(["zone", "code"])
-        .groupby("zone")["code"]
-        .agg(";".join)
-        .reindex(range(n_z), fill_value="")
-    )
-    clipped = _clip(parts, _commune_union(surface))
+        meand = np.bincount(group, weights=pop * finite, minlength=n_g) / population
+    n_loc = np.bincount(group, minlength=n_g)
     out = gpd.GeoDataFrame(
         {
             "population": population,
             "max_distance_km": np.where(np.isfinite(maxd), maxd / 1000.0, np.nan),
             "mean_distance_km": meand / 1000.0,
             "n_locations": n_loc.astype(np.int64),
-            "commune_codes": joined.to_numpy(dtype=object),
+            "commune_codes": joined,
+            "zone_id": zone_id[pair_part],
+            "population_zone": zone_pop[pair_part],
         },
-        geometry=gpd.GeoSeries(clipped, crs=surface.crs),
+        geometry=gpd.GeoSeries(geoms, crs=surface.crs),
     )
     keep = out["population"].to_numpy() > 0
     out = out[keep]

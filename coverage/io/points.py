@@ -11,7 +11,7 @@ import shapely
 from pyproj import CRS
 
 from ..errors import CRSError, InputError, ValidationError
-from ..geo import WGS84
+from ..geo import WGS84, metric_crs
 from .columns import (
     COMMUNE_ALIASES,
     POINT_ALIASES,
@@ -448,16 +448,70 @@ def _points_from_table(
     return frame, problems
 
 
+_M_PER_DEGREE = 111_320.0
+
+
+def _snap_outside(
+    pts: gpd.GeoSeries,
+    communes: gpd.GeoDataFrame,
+    tree: shapely.STRtree,
+    *,
+    snap_m: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return (point, commune, distance m) of the points within ``snap_m`` of a commune.
+
+    ``pts`` are in the communes' CRS; distances are measured in the communes' UTM
+    zone, the nearest commune wins (the first one on a tie).
+    """
+    none = np.empty(0, np.int64)
+    geoms = pts.to_numpy()
+    if not len(geoms):
+        return none, none, np.empty(0)
+    reach = snap_m
+    if communes.crs.is_geographic:
+        lat = np.abs(shapely.get_y(geoms))
+        lat = float(np.nanmax(lat)) if np.isfinite(lat).any() else 0.0
+        # a generous search box in degrees; the exact distance is measured below
+        reach = 1.5 * snap_m / (_M_PER_DEGREE * np.cos(np.radians(min(lat + 1, 89))))
+    p, c = tree.query(geoms, predicate="dwithin", distance=reach)
+    if not len(p):
+        return none, none, np.empty(0)
+    metric = metric_crs(communes)
+    used, c_pos = np.unique(c, return_inverse=True)
+    com_m = communes.geometry.iloc[used].to_crs(metric).to_numpy()
+    pt_m = pts.iloc[p].to_crs(metric).to_numpy()
+    d = shapely.distance(pt_m, com_m[c_pos.ravel()])
+    order = np.lexsort((c, d, p))
+    p, c, d = p[order], c[order], d[order]
+    first = np.r_[True, p[1:] != p[:-1]] & (d <= snap_m)
+    return p[first].astype(np.int64), c[first].astype(np.int64), d[first]
+
+
 def assign_points(
     points: gpd.GeoDataFrame,
     communes: gpd.GeoDataFrame,
+    *,
+    snap_m: float = 50.0,
 ) -> tuple[gpd.GeoDataFrame, list[str]]:
     """Assign each point to the commune that contains it.
 
-    Points on a shared boundary go to the first commune that touches them; points
-    outside every commune get an empty ``commune_code`` and are listed in the notes.
-    When the points carry a ``declared_commune_code`` column, disagreements with the
-    spatial assignment are reported (the spatial assignment is kept).
+    Points on a shared boundary go to the first commune that touches them. A point
+    outside every commune but at most ``snap_m`` from one (a boundary sliver, a
+    point digitised a few metres off the coast) is snapped to the nearest commune,
+    and the notes say how many were. Points farther out get an empty
+    ``commune_code`` and are listed in the notes. When the points carry a
+    ``declared_commune_code`` column, disagreements with the spatial assignment are
+    reported (the spatial assignment is kept).
+
+    Parameters
+    ----------
+    points
+        The service points, any CRS.
+    communes
+        The communes with ``commune_code``, any CRS.
+    snap_m
+        Snapping tolerance, metres (measured in the communes' UTM zone); ``0``
+        snaps nothing.
 
     Returns
     -------
@@ -476,6 +530,26 @@ def assign_points(
     point_idx, commune_idx = point_idx[order], commune_idx[order]
     uniq, start = np.unique(point_idx, return_index=True)
     first[uniq] = commune_idx[start]
+    if not (np.isfinite(snap_m) and snap_m >= 0):
+        msg = f"the snapping tolerance must be a number of metres >= 0, got {snap_m}"
+        raise InputError(msg)
+    lost = np.flatnonzero(first < 0)
+    if snap_m > 0 and len(lost):
+        # blank or non-finite coordinates (reported elsewhere) are never snapped
+        bounds = shapely.bounds(pts.geometry.iloc[lost].to_numpy())
+        lost = lost[np.isfinite(bounds).all(axis=1)]
+        near, com, dist = _snap_outside(
+            pts.geometry.iloc[lost], communes, tree, snap_m=float(snap_m)
+        )
+        if len(near):
+            first[lost[near]] = com
+            ids = ", ".join(points["point_id"].astype(str).to_numpy()[lost[near]][:5])
+            more = "" if len(near) <= 5 else f" and {len(near) - 5} more"
+            notes.append(
+                f"{len(near)} point(s) up to {snap_m:g} m outside every commune "
+                f"({ids}{more}; at most {dist.max():.1f} m) were snapped to the "
+                "nearest commune"
+            )
     codes = communes["commune_code"].to_numpy()
     assigned = np.where(first >= 0, codes[np.clip(first, 0, None)], "")
     result = points.copy()

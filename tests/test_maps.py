@@ -550,3 +550,31 @@ def test_vietnamese_numbers_in_map_texts(layers):
     english = map_data(communes, points, benchmark=BENCH, lang="en")
     assert "≤ 3,000 people/point" in english["subtitle"]
     assert "1.125 km" in english["layers"][0]["legend"]
+
+
+def test_zones_split_by_commune_are_drawn_once_per_connected_zone():
+    from coverage.benchmarks import load_benchmark
+    from coverage.model import AccessOptions
+    from coverage.pipeline import analyze, find_sample
+
+    boundaries, points = find_sample()
+    analysis = analyze(
+        boundaries,
+        points,
+        benchmark=load_benchmark("vn-national-2024"),
+        access=AccessOptions(cell_m=1000.0),
+    )
+    zones = analysis.zones
+    assert zones["zone_id"].nunique() < len(zones)
+    data = map_data(
+        analysis.communes,
+        analysis.points,
+        benchmark=analysis.benchmark,
+        uncovered=zones,
+    )
+    drawn = data["uncovered"]
+    assert len(drawn) == zones["zone_id"].nunique()
+    by_zone = zones.groupby("zone_id")["population_zone"].first()
+    assert sorted(f["properties"]["pop"] for f in drawn) == sorted(
+        round(v) for v in by_zone
+    )

@@ -444,6 +444,11 @@ def map_data(
     kinds_present = [kinds[i] for i in sorted(set(pts["k"]))]
     uncovered_features = []
     if uncovered is not None and len(uncovered):
+        if "zone_id" in uncovered.columns and "population_zone" in uncovered.columns:
+            # rows are a zone's parts per commune: draw each connected zone once
+            parts = uncovered[["zone_id", "population_zone", "geometry"]]
+            zones = dissolve_tiling(parts, "zone_id")
+            uncovered = zones.rename(columns={"population_zone": "population"})
         ug = to_wgs84(uncovered)
         geoms_u = shapely.transform(ug.geometry.to_numpy(), lambda c: np.round(c, 5))
         pop_u = _round(ug["population"], 0) if "population" in ug else [None] * len(ug)

@@ -67,6 +67,8 @@ class Benchmark:
         Distance-based access rules ("95% of population within 5 km").
     sources : tuple of str
         Where the figures come from.
+    title_vi : str or None
+        The title in Vietnamese (``--lang vi``); None falls back to ``title``.
     """
 
     name: str
@@ -77,6 +79,11 @@ class Benchmark:
     distance_rules: tuple[DistanceRule, ...] = field(default_factory=tuple)
     sources: tuple[str, ...] = field(default_factory=tuple)
     path: str | None = None
+    title_vi: str | None = None
+
+    def title_in(self, lang: str) -> str:
+        """Return the title in ``lang`` (``title_vi`` for ``"vi"`` when given)."""
+        return self.title_vi if lang == "vi" and self.title_vi else self.title
 
     @property
     def access_thresholds_km(self) -> tuple[float, ...]:
@@ -91,6 +98,7 @@ def _profile_dir() -> Traversable:
 _TOP_KEYS = (
     "name",
     "title",
+    "title_vi",
     "radius_km",
     "people_per_point",
     "require_staffed",
@@ -236,6 +244,9 @@ def parse_benchmark(data: dict[str, Any], *, origin: str) -> Benchmark:
     title = data.get("title", name)
     if "title" in data and not isinstance(title, str):
         problems.append(f"'title' must be a string, got {_shown(title)}")
+    title_vi = data.get("title_vi")
+    if title_vi is not None and not isinstance(title_vi, str):
+        problems.append(f"'title_vi' must be a string, got {_shown(title_vi)}")
     values: dict[str, float | None] = {}
     for key, bounds, unit in (
         ("radius_km", _KM_RANGE, "of km "),
@@ -265,6 +276,7 @@ def parse_benchmark(data: dict[str, Any], *, origin: str) -> Benchmark:
         distance_rules=tuple(rules),
         sources=sources,
         path=origin,
+        title_vi=title_vi if isinstance(title_vi, str) else None,
     )
 
 

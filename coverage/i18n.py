@@ -491,38 +491,38 @@ NOTES: dict[str, dict[str, str]] = {
     "points_outside": {
         "en": "{n} point(s) lie outside every commune ({ids}{more}); they are "
         "listed in points_outside.csv and not counted",
-        "vi": "{n} điểm nằm ngoài mọi xã/phường ({ids}{more}); các điểm này được "
+        "vi": "{n:,} điểm nằm ngoài mọi xã/phường ({ids}{more}); các điểm này được "
         "liệt kê trong points_outside.csv và không được tính",
     },
-    "and_more": {"en": " and {n} more", "vi": " và {n} điểm khác"},
+    "and_more": {"en": " and {n} more", "vi": " và {n:,} điểm khác"},
     "declared_mismatch": {
         "en": "{n} point(s) lie in another commune than their commune_code column "
         "says ({ids}{more}); the location was used",
-        "vi": "{n} điểm nằm ở xã khác với mã xã ghi trong cột commune_code "
+        "vi": "{n:,} điểm nằm ở xã khác với mã xã ghi trong cột commune_code "
         "({ids}{more}); đã dùng vị trí thực tế",
     },
     "population_separators": {
         "en": "{n} population value(s) with thousands separators read as whole "
         "numbers (e.g. {raw!r} = {value:,.0f})",
-        "vi": "{n} giá trị dân số có dấu phân cách hàng nghìn được đọc là số "
+        "vi": "{n:,} giá trị dân số có dấu phân cách hàng nghìn được đọc là số "
         "nguyên (ví dụ {raw!r} = {value:,.0f})",
     },
     "population_table": {
         "en": "population from {file}: {matched} of {total} communes matched by "
         "code{extra}",
-        "vi": "dân số lấy từ {file}: {matched}/{total} xã khớp theo mã{extra}",
+        "vi": "dân số lấy từ {file}: {matched:,}/{total:,} xã khớp theo mã{extra}",
     },
     "population_table.extra": {
         "en": "; {n} table row(s) match no commune",
-        "vi": "; {n} dòng của bảng không khớp xã nào",
+        "vi": "; {n:,} dòng của bảng không khớp xã nào",
     },
     "geometry_collections": {
         "en": "{n} geometry collection(s) reduced to polygons",
-        "vi": "{n} đối tượng GeometryCollection được rút gọn thành đa giác",
+        "vi": "{n:,} đối tượng GeometryCollection được rút gọn thành đa giác",
     },
     "geometry_repaired": {
         "en": "{n} invalid geometry(ies) repaired",
-        "vi": "đã sửa {n} hình học không hợp lệ",
+        "vi": "đã sửa {n:,} hình học không hợp lệ",
     },
     "reading_warning": {
         "en": "{source}: a computation warned while reading the layer ({text}); "
@@ -532,7 +532,7 @@ NOTES: dict[str, dict[str, str]] = {
     },
     "kinds_counted": {
         "en": "counting only kinds {kinds}: {n} of {total} points",
-        "vi": "chỉ tính các loại điểm {kinds}: {n}/{total} điểm",
+        "vi": "chỉ tính các loại điểm {kinds}: {n:,}/{total:,} điểm",
     },
 }
 

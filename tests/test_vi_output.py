@@ -302,3 +302,19 @@ def test_vi_map_text_has_no_english(vi_run):
     # the map's own attribution and library credits are proper names
     text = re.sub(r"Leaflet|OpenStreetMap|contributors|©", " ", text)
     assert english_words(text) == [], text
+
+
+def test_summary_counts_have_separators(vi_run):
+    from coverage.output.report import format_summary
+
+    _, out = vi_run
+    summary = json.loads((out / "out" / "summary.json").read_text("utf-8"))
+    summary["overall"].update(n_communes_staffed=1007, n_communes=3321)
+    assert "1,007/3,321" in format_summary(summary, lang="en")
+    vi = format_summary(summary, lang="vi")
+    assert "1.007/3.321" in vi
+    # without the profile the summary's own (English) title is shown
+    assert summary["benchmark"]["title"] in vi
+    bench = load_benchmark("vn-national-2024")
+    assert bench.title_vi in format_summary(summary, lang="vi", benchmark=bench)
+    assert bench.title in format_summary(summary, lang="en", benchmark=bench)

@@ -107,6 +107,8 @@ class Benchmark:
         Where the figures come from.
     time_rules : tuple of TimeRule
         Travel-time rules ("100% within 20 minutes by car"); they need ``--roads``.
+    title_vi : str or None
+        The title in Vietnamese (``--lang vi``); None falls back to ``title``.
     """
 
     name: str
@@ -118,6 +120,11 @@ class Benchmark:
     sources: tuple[str, ...] = field(default_factory=tuple)
     path: str | None = None
     time_rules: tuple[TimeRule, ...] = field(default_factory=tuple)
+    title_vi: str | None = None
+
+    def title_in(self, lang: str) -> str:
+        """Return the title in ``lang`` (``title_vi`` for ``"vi"`` when given)."""
+        return self.title_vi if lang == "vi" and self.title_vi else self.title
 
     @property
     def access_thresholds_km(self) -> tuple[float, ...]:
@@ -132,6 +139,7 @@ def _profile_dir() -> Traversable:
 _TOP_KEYS = (
     "name",
     "title",
+    "title_vi",
     "radius_km",
     "people_per_point",
     "require_staffed",
@@ -331,6 +339,9 @@ def parse_benchmark(data: dict[str, Any], *, origin: str) -> Benchmark:
     title = data.get("title", name)
     if "title" in data and not isinstance(title, str):
         problems.append(f"'title' must be a string, got {_shown(title)}")
+    title_vi = data.get("title_vi")
+    if title_vi is not None and not isinstance(title_vi, str):
+        problems.append(f"'title_vi' must be a string, got {_shown(title_vi)}")
     values: dict[str, float | None] = {}
     for key, bounds, unit in (
         ("radius_km", _KM_RANGE, "of km "),
@@ -362,6 +373,7 @@ def parse_benchmark(data: dict[str, Any], *, origin: str) -> Benchmark:
         sources=sources,
         path=origin,
         time_rules=tuple(time_rules),
+        title_vi=title_vi if isinstance(title_vi, str) else None,
     )
 
 

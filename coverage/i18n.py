@@ -1,16 +1,36 @@
-"""Labels for columns and map texts in English and Vietnamese.
+"""Labels for columns and map texts, and reading notes, in English and Vietnamese.
 
 A plain lookup table used by the CSV headers, the terminal summary and the map.
 Keys are canonical column names (``radius_km``) or text keys (``map.legend``).
 Access columns carry their threshold in the name (``share_within_5km``,
 ``pop_within_2.5km``) and are labelled from a pattern.
+
+Reading notes (``read as UTF-8, delimiter ','``) are :class:`Note` objects: a
+message code with its parameters that *is* its English text (a ``str``), so
+``summary.json`` and every English output keep the words they always had, while
+:func:`note_text` renders the same note in Vietnamese. Notes still made as plain
+strings (rare ones: solver details, settlement and raster notes) stay English in
+every language.
 """
 
 from __future__ import annotations
 
 import re
+import string
+from collections.abc import Mapping
+from typing import Any
 
-__all__ = ["LABELS", "LANGUAGES", "kind_label", "label"]
+__all__ = [
+    "LABELS",
+    "LANGUAGES",
+    "NOTES",
+    "Note",
+    "format_text",
+    "kind_label",
+    "label",
+    "note_text",
+    "number",
+]
 
 LANGUAGES = ("en", "vi")
 
@@ -223,6 +243,12 @@ LABELS: dict[str, dict[str, str]] = {
         "vi": "Tỷ lệ dân trong phạm vi sau",
     },
     "n_locations": {"en": "Population locations", "vi": "Số vị trí dân cư"},
+    # terminal
+    "cli.outputs": {"en": "Outputs", "vi": "Các tệp kết quả"},
+    "cli.per_province": {
+        "en": "… and {n} per-province files under {folder}",
+        "vi": "… và {n} tệp theo từng tỉnh trong {folder}",
+    },
     # map texts
     "map.layer.radius": {
         "en": "Service radius vs benchmark",
@@ -400,3 +426,214 @@ def kind_label(kind: str, lang: str = "en") -> str:
         ``"en"`` or ``"vi"``.
     """
     return label(str(kind), lang)
+
+
+def _vi_marks(text: str) -> str:
+    """Swap the English marks for the Vietnamese ones (``4,583.9`` -> ``4.583,9``)."""
+    return text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+
+
+def number(value: float, spec: str = "", lang: str = "en") -> str:
+    """Format ``value`` with ``spec`` in the reader's convention for numbers.
+
+    Examples
+    --------
+    >>> number(4583.94, ",.1f"), number(4583.94, ",.1f", "vi")
+    ('4,583.9', '4.583,9')
+    >>> number(2.5, "g", "vi")
+    '2,5'
+    """
+    text = format(value, spec)
+    return _vi_marks(text) if lang == "vi" else text
+
+
+class _Formatter(string.Formatter):
+    """``str.format`` whose numbers and notes follow the language."""
+
+    def __init__(self, lang: str) -> None:
+        super().__init__()
+        self.lang = lang
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if isinstance(value, Note):
+            return format(note_text(value, self.lang), format_spec)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return number(value, format_spec, self.lang)
+        if type(value).__module__ == "numpy" and hasattr(value, "item"):
+            return self.format_field(value.item(), format_spec)
+        return str(format(value, format_spec))
+
+
+def format_text(template: str, lang: str = "en", /, **params: Any) -> str:
+    """Fill ``template`` like ``str.format``; in Vietnamese numbers use ``4.583,9``.
+
+    English output is exactly ``template.format(**params)``. Parameters that are
+    :class:`Note` objects are rendered in ``lang`` too.
+
+    Examples
+    --------
+    >>> format_text("{n:,} of {total:,}", "vi", n=1007, total=3321)
+    '1.007 of 3.321'
+    >>> format_text("{d:.2f} km, {name}", "vi", d=2.08, name="file.csv")
+    '2,08 km, file.csv'
+    """
+    if lang != "vi":
+        return template.format(**params)
+    return _Formatter(lang).format(template, **params)
+
+
+#: Reading notes by code: the English text (byte for byte the text the readers
+#: wrote before notes had codes) and the Vietnamese one, with the same fields.
+NOTES: dict[str, dict[str, str]] = {
+    "read_as": {
+        "en": "{file}: read as {encoding}, delimiter {delimiter!r}",
+        "vi": "{file}: đọc theo bảng mã {encoding}, dấu phân cách {delimiter!r}",
+    },
+    "encoding.bom": {"en": "{name} with BOM", "vi": "{name} có BOM"},
+    "encoding.no_bom": {
+        "en": "{name} (no byte order mark)",
+        "vi": "{name} (không có BOM)",
+    },
+    "no_column.kind": {
+        "en": "no kind column: all points counted as kind 'other'",
+        "vi": "không có cột loại điểm (kind): mọi điểm được tính là loại 'other' "
+        "(khác)",
+    },
+    "no_column.staffed": {
+        "en": "no staffed column: all points except letter boxes assumed staffed",
+        "vi": "không có cột có người phục vụ (staffed): mọi điểm trừ thùng thư được "
+        "coi là có người phục vụ",
+    },
+    "no_column.admin_services": {
+        "en": "no admin_services column: no point assumed to offer administrative "
+        "(TTHC) services",
+        "vi": "không có cột tiếp nhận hồ sơ TTHC (admin_services): không điểm nào "
+        "được coi là tiếp nhận hồ sơ TTHC",
+    },
+    "no_column.commune_code": {
+        "en": "no commune code column: features are numbered F00001, ...; name one "
+        "with --column commune_code=COLUMN",
+        "vi": "không có cột mã xã: các đối tượng được đánh số F00001, ...; chỉ định "
+        "cột bằng --column commune_code=COLUMN",
+    },
+    "no_column.commune_name": {
+        "en": "no commune name column: codes are used as names",
+        "vi": "không có cột tên xã: dùng mã xã làm tên",
+    },
+    "points_outside": {
+        "en": "{n} point(s) lie outside every commune ({ids}{more}); they are "
+        "listed in points_outside.csv and not counted",
+        "vi": "{n:,} điểm nằm ngoài mọi xã/phường ({ids}{more}); các điểm này được "
+        "liệt kê trong points_outside.csv và không được tính",
+    },
+    "and_more": {"en": " and {n} more", "vi": " và {n:,} điểm khác"},
+    "declared_mismatch": {
+        "en": "{n} point(s) lie in another commune than their commune_code column "
+        "says ({ids}{more}); the location was used",
+        "vi": "{n:,} điểm nằm ở xã khác với mã xã ghi trong cột commune_code "
+        "({ids}{more}); đã dùng vị trí thực tế",
+    },
+    "population_separators": {
+        "en": "{n} population value(s) with thousands separators read as whole "
+        "numbers (e.g. {raw!r} = {value:,.0f})",
+        "vi": "{n:,} giá trị dân số có dấu phân cách hàng nghìn được đọc là số "
+        "nguyên (ví dụ {raw!r} = {value:,.0f})",
+    },
+    "population_table": {
+        "en": "population from {file}: {matched} of {total} communes matched by "
+        "code{extra}",
+        "vi": "dân số lấy từ {file}: {matched:,}/{total:,} xã khớp theo mã{extra}",
+    },
+    "population_table.extra": {
+        "en": "; {n} table row(s) match no commune",
+        "vi": "; {n:,} dòng của bảng không khớp xã nào",
+    },
+    "geometry_collections": {
+        "en": "{n} geometry collection(s) reduced to polygons",
+        "vi": "{n:,} đối tượng GeometryCollection được rút gọn thành đa giác",
+    },
+    "geometry_repaired": {
+        "en": "{n} invalid geometry(ies) repaired",
+        "vi": "đã sửa {n:,} hình học không hợp lệ",
+    },
+    "reading_warning": {
+        "en": "{source}: a computation warned while reading the layer ({text}); "
+        "check features with extreme or broken coordinates",
+        "vi": "{source}: có cảnh báo tính toán khi đọc lớp dữ liệu ({text}); kiểm "
+        "tra các đối tượng có tọa độ bất thường hoặc bị hỏng",
+    },
+    "kinds_counted": {
+        "en": "counting only kinds {kinds}: {n} of {total} points",
+        "vi": "chỉ tính các loại điểm {kinds}: {n:,}/{total:,} điểm",
+    },
+}
+
+
+class Note(str):
+    """A reading note: a message code and its parameters, equal to its English text.
+
+    Being a ``str`` (the English text), a note goes wherever notes went before
+    (``summary.json``, comparisons, ``startswith``); :func:`note_text` renders it
+    in another language. ``prefix`` is text put before the message as it is (the
+    name of the file a note is about).
+
+    Parameters
+    ----------
+    code
+        A key of :data:`NOTES`.
+    prefix
+        Text before the message, kept in every language.
+    **params
+        The message's fields: numbers, names, or other notes (rendered in the
+        same language).
+
+    Examples
+    --------
+    >>> n = Note("read_as", file="a.csv", encoding="UTF-8", delimiter=";")
+    >>> n
+    "a.csv: read as UTF-8, delimiter ';'"
+    >>> note_text(n, "vi")
+    "a.csv: đọc theo bảng mã UTF-8, dấu phân cách ';'"
+    """
+
+    code: str
+    prefix: str
+    params: Mapping[str, Any]
+
+    def __new__(cls, code: str, /, prefix: str = "", **params: Any) -> Note:  # noqa: D102
+        text = prefix + NOTES[code]["en"].format(**params)
+        note = super().__new__(cls, text)
+        note.code = code
+        note.prefix = prefix
+        note.params = dict(params)
+        return note
+
+    def __repr__(self) -> str:
+        return str.__repr__(self)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_make_note, (self.code, self.prefix, dict(self.params)))
+
+    def with_prefix(self, prefix: str) -> Note:
+        """Return the same note with ``prefix`` put before its present prefix."""
+        return Note(self.code, prefix=prefix + self.prefix, **self.params)
+
+
+def _make_note(code: str, prefix: str, params: dict[str, Any]) -> Note:
+    return Note(code, prefix=prefix, **params)
+
+
+def note_text(note: str, lang: str = "en") -> str:
+    """Render a note in ``lang``; a plain string (a rare note) stays as it is.
+
+    Examples
+    --------
+    >>> note_text(Note("no_column.commune_name"), "vi")
+    'không có cột tên xã: dùng mã xã làm tên'
+    >>> note_text("a note without a code", "vi")
+    'a note without a code'
+    """
+    if not isinstance(note, Note) or lang not in LANGUAGES or lang == "en":
+        return str(note)
+    template = NOTES[note.code].get(lang, NOTES[note.code]["en"])
+    return note.prefix + format_text(template, lang, **note.params)

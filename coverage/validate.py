@@ -18,6 +18,7 @@ import shapely
 from pyproj import CRS
 
 from .errors import InputError, ValidationError
+from .i18n import Note
 from .io import (
     Loaded,
     Problem,
@@ -102,7 +103,12 @@ class InputReport:
         ):
             name = Path(path).name
             for note in loaded.notes if loaded is not None else []:
-                notes.append(note if note.startswith(name) else f"{name}: {note}")
+                if note.startswith(name):
+                    notes.append(note)
+                elif isinstance(note, Note):
+                    notes.append(note.with_prefix(f"{name}: "))
+                else:
+                    notes.append(f"{name}: {note}")
         return notes
 
     def summary(self) -> str:

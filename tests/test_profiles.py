@@ -27,7 +27,7 @@ from coverage.cli import main
 from coverage.errors import InputError
 
 KEYS = (
-    "valid keys: name, title, radius_km, people_per_point, require_staffed, "
+    "valid keys: name, title, title_vi, radius_km, people_per_point, require_staffed, "
     "distance_rules, time_rules, sources"
 )
 RULE_KEYS = "valid keys: distance_km, min_share, scope"

@@ -109,6 +109,7 @@ def analyze(
             --scheduler tcp://10.0.0.5:8786
     """
     from ..benchmarks import load_benchmark
+    from ..i18n import format_text, label
     from ..model import AccessOptions, TravelOptions
     from ..output.files import OutputSet
     from ..output.report import format_summary, printable
@@ -206,12 +207,15 @@ def analyze(
 
     written = call(ctx, write)
     if verbosity >= 0:
-        click.echo(printable(format_summary(result.summary, lang=lang)))
+        text = format_summary(result.summary, lang=lang, benchmark=bench)
+        click.echo(printable(text))
         shown = [p for p in written if "by_province" not in p.parts]
-        echo_outputs(shown)
+        echo_outputs(shown, lang=lang)
         if len(shown) < len(written):
             n = len(written) - len(shown)
-            click.echo(f"  … and {n} per-province files under {out_dir}/by_province")
+            folder = f"{out_dir}/by_province"
+            more = label("cli.per_province", lang)
+            click.echo(f"  {format_text(more, lang, n=n, folder=folder)}")
 
 
 def _dask_access(

@@ -76,9 +76,11 @@ class Progress:
         )
 
 
-def echo_outputs(written: list[Path]) -> None:
+def echo_outputs(written: list[Path], *, lang: str = "en") -> None:
     """List the files written."""
-    click.echo("Outputs:")
+    from ..i18n import label
+
+    click.echo(f"{label('cli.outputs', lang)}:")
     for path in written:
         click.echo(f"  {path}")
 

@@ -70,4 +70,4 @@ def map_(
 
     written = call(ctx, run)
     if ctx.obj["verbosity"] >= 0:
-        echo_outputs(written)
+        echo_outputs(written, lang=lang)

@@ -264,4 +264,4 @@ def plan(
         from ..output.report import format_plan, printable
 
         click.echo(printable(format_plan(run.summary, run.proposed, lang=lang)))
-        echo_outputs(written)
+        echo_outputs(written, lang=lang)

@@ -11,6 +11,7 @@ import shapely
 from pyproj import CRS
 
 from ..errors import InputError, ValidationError
+from ..i18n import Note
 from .columns import (
     COMMUNE_ALIASES,
     _blank_cells,
@@ -155,9 +156,13 @@ def _join_population_table(
         problems.append(_more(table_source, len(unmatched) - 20, "codes like these"))
     extra = int((~codes.isin(layer_keys) & (codes != "")).sum())
     notes.append(
-        f"population from {table_path.name}: {len(layer_keys) - len(unmatched)} of "
-        f"{len(layer_keys)} communes matched by code"
-        + (f"; {extra} table row(s) match no commune" if extra else "")
+        Note(
+            "population_table",
+            file=table_path.name,
+            matched=len(layer_keys) - len(unmatched),
+            total=len(layer_keys),
+            extra=Note("population_table.extra", n=extra) if extra else "",
+        )
     )
     return pd.Series(joined.to_numpy(), index=layer_codes.index), notes, problems
 
@@ -278,10 +283,7 @@ def _load_communes(
         codes = _code_text(gdf[mapping["commune_code"]])
     else:
         codes = pd.Series([f"F{i:05d}" for i in feature], index=gdf.index)
-        notes.append(
-            "no commune code column: features are numbered F00001, ...; name one "
-            "with --column commune_code=COLUMN"
-        )
+        notes.append(Note("no_column.commune_code"))
     out["commune_code"] = codes.astype(str)
     if "commune_name" in mapping:
         out["commune_name"] = (
@@ -293,7 +295,7 @@ def _load_communes(
         ).astype(str)
     else:
         out["commune_name"] = out["commune_code"]
-        notes.append("no commune name column: codes are used as names")
+        notes.append(Note("no_column.commune_name"))
     for level in ("district_name", "province_name"):
         if level in mapping:
             out[level] = (
@@ -336,9 +338,12 @@ def _load_communes(
         )
         if grouped.any():
             notes.append(
-                f"{int(grouped.sum())} population value(s) with thousands separators "
-                f"read as whole numbers (e.g. {raw_pop[grouped].iloc[0]!r} = "
-                f"{pop[grouped].iloc[0]:,.0f})"
+                Note(
+                    "population_separators",
+                    n=int(grouped.sum()),
+                    raw=raw_pop[grouped].iloc[0],
+                    value=float(pop[grouped].iloc[0]),
+                )
             )
     for i in np.flatnonzero(bad)[:20]:
         raw_value = gdf[mapping["population"]].iloc[i]
@@ -457,9 +462,7 @@ def _check_polygons(
             )
             merged[: len(built)] = built
         geoms[collections] = merged
-        notes.append(
-            f"{int(collections.sum())} geometry collection(s) reduced to polygons"
-        )
+        notes.append(Note("geometry_collections", n=int(collections.sum())))
         lost = np.zeros(len(geoms), dtype=bool)
         lost[collections] = shapely.is_empty(merged)
         report(
@@ -509,7 +512,7 @@ def _check_polygons(
         fixed = np.empty(len(polygonal), dtype=object)
         fixed[:] = polygonal
         geoms[invalid] = fixed
-        notes.append(f"{int(invalid.sum())} invalid geometry(ies) repaired")
+        notes.append(Note("geometry_repaired", n=int(invalid.sum())))
         lost = np.zeros(len(geoms), dtype=bool)
         lost[invalid] = ~(shapely.area(geoms[invalid]) > 0)
         report(

@@ -13,6 +13,7 @@ import pandas as pd
 from pyproj import CRS
 
 from ..errors import CRSError, InputError
+from ..i18n import Note
 
 __all__ = [
     "LayerChoiceError",
@@ -162,9 +163,11 @@ def _decode(raw: bytes, *, source: str) -> tuple[str, str]:
         return raw.decode("utf-16"), "UTF-16"
     bomless = _utf16_without_bom(raw) if b"\x00" in raw[:4096] else None
     if bomless is not None:
-        return raw.decode(bomless), f"{bomless.upper()} (no byte order mark)"
+        return raw.decode(bomless), Note("encoding.no_bom", name=bomless.upper())
     if raw.startswith(b"\xef\xbb\xbf"):
-        return raw[3:].decode("utf-8", errors="strict"), "UTF-8 with BOM"
+        return raw[3:].decode("utf-8", errors="strict"), Note(
+            "encoding.bom", name="UTF-8"
+        )
     try:
         return raw.decode("utf-8"), "UTF-8"
     except UnicodeDecodeError:
@@ -250,5 +253,7 @@ def read_table(path: str | Path) -> tuple[pd.DataFrame, list[str]]:
         raise InputError(msg) from None
     _refuse_duplicate_header(text, delimiter, source=str(path))
     table.columns = [str(c).strip() for c in table.columns]
-    notes = [f"{path.name}: read as {encoding}, delimiter {delimiter!r}"]
+    notes: list[str] = [
+        Note("read_as", file=path.name, encoding=encoding, delimiter=delimiter)
+    ]
     return table, notes

@@ -12,6 +12,7 @@ from pyproj import CRS
 
 from ..errors import CRSError, InputError, ValidationError
 from ..geo import WGS84, metric_crs
+from ..i18n import Note
 from .columns import (
     COMMUNE_ALIASES,
     POINT_ALIASES,
@@ -240,13 +241,9 @@ def _load_points(
     if len(frame) == 0 and not problems:
         msg = f"{source}: the layer has no service points"
         raise InputError(msg)
-    for key, default in (
-        ("kind", "all points counted as kind 'other'"),
-        ("staffed", "all points except letter boxes assumed staffed"),
-        ("admin_services", "no point assumed to offer administrative (TTHC) services"),
-    ):
+    for key in ("kind", "staffed", "admin_services"):
         if key not in mapping:
-            notes.append(f"no {key} column: {default}")
+            notes.append(Note(f"no_column.{key}"))
     return Loaded(frame, notes, mapping), problems
 
 
@@ -558,11 +555,8 @@ def assign_points(
     outside = int((first < 0).sum())
     if outside:
         ids = ", ".join(result.loc[first < 0, "point_id"].astype(str).head(5))
-        more = "" if outside <= 5 else f" and {outside - 5} more"
-        notes.append(
-            f"{outside} point(s) lie outside every commune ({ids}{more}); they are "
-            "listed in points_outside.csv and not counted"
-        )
+        more = "" if outside <= 5 else Note("and_more", n=outside - 5)
+        notes.append(Note("points_outside", n=outside, ids=ids, more=more))
     if "declared_commune_code" in result.columns:
         declared = result["declared_commune_code"].astype(str)
         disagree = (
@@ -571,9 +565,7 @@ def assign_points(
         n = int(disagree.sum())
         if n:
             ids = ", ".join(result.loc[disagree, "point_id"].astype(str).head(5))
-            notes.append(
-                f"{n} point(s) lie in another commune than their commune_code column "
-                f"says ({ids}{'' if n <= 5 else ', ...'}); the location was used"
-            )
+            more = "" if n <= 5 else ", ..."
+            notes.append(Note("declared_mismatch", n=n, ids=ids, more=more))
         result["declared_mismatch"] = disagree.to_numpy()
     return result, notes

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import numpy as np
 
+from ..i18n import Note
+
 __all__ = [
     "Loaded",
     "Problem",
@@ -75,8 +77,4 @@ def _warning_notes(caught: list[warnings.WarningMessage], *, source: str) -> lis
         (str(w.message).strip().splitlines() or [w.category.__name__])[0][:200]
         for w in caught
     )
-    return [
-        f"{source}: a computation warned while reading the layer ({text}); check "
-        "features with extreme or broken coordinates"
-        for text in texts
-    ]
+    return [Note("reading_warning", source=source, text=text) for text in texts]

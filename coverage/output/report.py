@@ -1,7 +1,9 @@
 """The terminal report: the summary and the plan as text, safe to print.
 
 Pure functions building text from ``summary.json`` / ``plan.json``; printing is
-the CLI's job.
+the CLI's job. In Vietnamese every word and number follows the reader
+(``4.583,9``; reading notes through :func:`coverage.i18n.note_text`); the
+solver's free-text detail of a plan stays English.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import re
 
 import pandas as pd
 
+from ..benchmarks import Benchmark
+from ..i18n import format_text, note_text, number
 from ..model import Summary
 
 __all__ = ["format_plan", "format_summary", "printable"]
@@ -111,6 +115,26 @@ _KIND_NAMES: dict[str, dict[str, str]] = {
 }
 
 
+_STATUS_NAMES: dict[str, dict[str, str]] = {
+    "vi": {
+        "optimal": "tối ưu",
+        "feasible (time limit)": "khả thi (hết thời gian giới hạn)",
+        "greedy": "lời giải tham lam (chưa chứng minh tối ưu)",
+        "infeasible": "không đạt được mục tiêu",
+    },
+}
+
+_METHOD_NAMES: dict[str, dict[str, str]] = {
+    "vi": {
+        "exact": "chính xác",
+        "greedy": "tham lam",
+        "direct": "trực tiếp",
+        "highs": "HiGHS",
+        "auto": "tự động",
+    },
+}
+
+
 _PROBLEM_NAMES: dict[str, dict[str, str]] = {
     "en": {
         "mclp": "maximal covering",
@@ -142,41 +166,68 @@ def printable(text: str) -> str:
     return _CONTROL.sub("?", text)
 
 
-def _pct(x: float | None) -> str:
-    return "–" if x is None else f"{100 * x:.1f}%"
+def _pct(x: float | None, lang: str = "en") -> str:
+    return "–" if x is None else number(100 * x, ".1f", lang) + "%"
 
 
-def _num(value: float | None, fmt: str) -> str:
-    return "–" if value is None or pd.isna(value) else format(value, fmt)
+def _num(value: float | None, fmt: str, lang: str = "en") -> str:
+    return "–" if value is None or pd.isna(value) else number(value, fmt, lang)
 
 
-def format_summary(summary: Summary, *, lang: str = "en") -> str:
-    """Render ``summary`` (from :func:`build_summary`) as the terminal report."""
+def format_summary(
+    summary: Summary, *, lang: str = "en", benchmark: Benchmark | None = None
+) -> str:
+    """Render ``summary`` (from :func:`build_summary`) as the terminal report.
+
+    Parameters
+    ----------
+    summary
+        The ``summary.json`` structure.
+    lang
+        ``"en"`` or ``"vi"``: the words, the number marks and the notes.
+    benchmark
+        The profile of the run, for its title in ``lang`` (``title_vi``); without
+        it (or for another profile) the title in the summary is shown.
+    """
     t = _T.get(lang, _T["en"])
     names = _KIND_NAMES.get(lang, _KIND_NAMES["en"])
     o = summary["overall"]
     b = summary["benchmark"]
+
+    def fill(key: str, **params: object) -> str:
+        return format_text(t[key], lang, **params)
+
+    title = b["title"]
+    if benchmark is not None and benchmark.name == b["name"]:
+        title = benchmark.title_in(lang)
     lines = [
         f"{t['title']}: {summary['inputs'].get('communes', '')}",
-        f"{t['benchmark']}: {b['name']} — {b['title']}",
+        f"{t['benchmark']}: {b['name']} — {title}",
         "  "
-        + t["communes"].format(
-            n=int(o["n_communes"]), pop=int(o["population"]), area=o["area_km2"]
+        + fill(
+            "communes",
+            n=int(o["n_communes"]),
+            pop=int(o["population"]),
+            area=o["area_km2"],
         ),
     ]
     kinds = ", ".join(
-        f"{names[k]} {n:,}" for k, n in summary["points_by_kind"].items() if n
+        f"{names[k]} {number(n, ',', lang)}"
+        for k, n in summary["points_by_kind"].items()
+        if n
     )
-    lines.append("  " + t["points"].format(n=int(o["n_points"])) + f": {kinds}")
+    lines.append("  " + fill("points", n=int(o["n_points"])) + f": {kinds}")
     n_points = int(o["n_points"])
     share_staffed = o["n_staffed"] / n_points if n_points else None
     lines.append(
-        "  " + t["staffed"].format(n=int(o["n_staffed"]), share=_pct(share_staffed))
+        "  " + fill("staffed", n=int(o["n_staffed"]), share=_pct(share_staffed, lang))
     )
     lines.append(
         "  "
-        + t["admin"].format(
-            n=int(o["n_admin_services"]), share=_pct(o.get("share_admin_services"))
+        + fill(
+            "admin",
+            n=int(o["n_admin_services"]),
+            share=_pct(o.get("share_admin_services"), lang),
         )
     )
 
@@ -187,16 +238,20 @@ def format_summary(summary: Summary, *, lang: str = "en") -> str:
     rows.append(
         (
             t["radius"],
-            _num(o["radius_km"], ".2f") + " km",
-            "–" if b["radius_km"] is None else f"{b['radius_km']:g} km",
+            _num(o["radius_km"], ".2f", lang) + " km",
+            "–"
+            if b["radius_km"] is None
+            else number(b["radius_km"], "g", lang) + " km",
             t["no_bench"] if b["radius_km"] is None else verdict(o["meets_radius"]),
         )
     )
     rows.append(
         (
             t["people"],
-            _num(o["people_per_point"], ",.0f"),
-            "–" if b["people_per_point"] is None else f"{b['people_per_point']:,.0f}",
+            _num(o["people_per_point"], ",.0f", lang),
+            "–"
+            if b["people_per_point"] is None
+            else number(b["people_per_point"], ",.0f", lang),
             t["no_bench"]
             if b["people_per_point"] is None
             else verdict(o["meets_people"]),
@@ -206,8 +261,9 @@ def format_summary(summary: Summary, *, lang: str = "en") -> str:
     rows.append(
         (
             t["staffed_rule"],
-            f"{int(o['n_communes_staffed'])}/{int(o['n_communes'])} "
-            f"({_pct(staffed_share)})",
+            f"{number(int(o['n_communes_staffed']), ',', lang)}/"
+            f"{number(int(o['n_communes']), ',', lang)} "
+            f"({_pct(staffed_share, lang)})",
             t["rule_all"] if b["require_staffed"] else "–",
             verdict(o["meets_staffed"]) if b["require_staffed"] else t["no_bench"],
         )
@@ -220,17 +276,20 @@ def format_summary(summary: Summary, *, lang: str = "en") -> str:
         if access.get("mean_distance_km") is not None:
             lines.append(
                 "  "
-                + t["mean_distance"].format(
-                    d=access["mean_distance_km"], p90=access["p90_distance_km"]
+                + fill(
+                    "mean_distance",
+                    d=access["mean_distance_km"],
+                    p90=access["p90_distance_km"],
                 )
             )
         for rule in access.get("rules", []):
             lines.append(
                 "  "
-                + t["access"].format(
-                    t=f"{rule['distance_km']:g}",
-                    share=_pct(rule["share"]),
-                    rule=f"≥ {_pct(rule['min_share'])}: "
+                + fill(
+                    "access",
+                    t=number(rule["distance_km"], "g", lang),
+                    share=_pct(rule["share"], lang),
+                    rule=f"≥ {_pct(rule['min_share'], lang)}: "
                     + verdict(bool(rule["passes"])),
                 )
             )
@@ -238,15 +297,18 @@ def format_summary(summary: Summary, *, lang: str = "en") -> str:
             for w in access.get("within", []):
                 lines.append(
                     "  "
-                    + t["within"].format(
-                        t=f"{w['distance_km']:g}", share=_pct(w["share"])
+                    + fill(
+                        "within",
+                        t=number(w["distance_km"], "g", lang),
+                        share=_pct(w["share"], lang),
                     )
                 )
         if access.get("zone_threshold_km") is not None:
             lines.append(
                 "  "
-                + t["zones"].format(
-                    t=f"{access['zone_threshold_km']:g}",
+                + fill(
+                    "zones",
+                    t=number(access["zone_threshold_km"], "g", lang),
                     n=int(access.get("n_uncovered_zones", 0)),
                     pop=float(access.get("uncovered_population", 0.0)),
                 )
@@ -256,7 +318,8 @@ def format_summary(summary: Summary, *, lang: str = "en") -> str:
     lines.extend(travel_lines(summary, lang=lang))
     lines.append(
         "  "
-        + t["failing"].format(
+        + fill(
+            "failing",
             n=int(o["n_communes_failing"]),
             total=int(o["n_communes"]),
             needed=int(o["communes_points_needed"]),
@@ -264,20 +327,20 @@ def format_summary(summary: Summary, *, lang: str = "en") -> str:
     )
     without = summary["communes_without_point"]
     if without:
-        lines.append("  " + t["without"].format(n=len(without)))
+        lines.append("  " + fill("without", n=len(without)))
         for c in without[:15]:
             district = f" ({c['district_name']})" if c.get("district_name") else ""
             lines.append(
                 f"    {c['commune_code']} {c['commune_name']}{district}: "
-                f"{c['population']:,}"
+                f"{number(c['population'], ',', lang)}"
             )
         if len(without) > 15:
             lines.append(f"    … +{len(without) - 15}")
     if summary["n_points_outside_communes"]:
-        lines.append("  " + t["outside"].format(n=summary["n_points_outside_communes"]))
+        lines.append("  " + fill("outside", n=summary["n_points_outside_communes"]))
     if summary["notes"]:
         lines.append(f"{t['notes']}:")
-        lines.extend(f"  - {n}" for n in summary["notes"])
+        lines.extend(f"  - {note_text(n, lang)}" for n in summary["notes"])
     return "\n".join(lines)
 
 
@@ -285,25 +348,36 @@ def format_plan(summary: Summary, proposed: pd.DataFrame, *, lang: str = "en") -
     """Render the plan summary (``plan.json``) and the top proposals as text."""
     t = _T.get(lang, _T["en"])
     problems = _PROBLEM_NAMES.get(lang, _PROBLEM_NAMES["en"])
+    statuses = _STATUS_NAMES.get(lang, {})
+    methods = _METHOD_NAMES.get(lang, {})
+
+    def fill(key: str, **params: object) -> str:
+        return format_text(t[key], lang, **params)
+
     minutes = summary.get("within_min")
     r = float(summary["radius_km"] if minutes is None else minutes)
     gap = summary.get("gap")
     gap_text = (
-        t["plan_gap"].format(gap=gap, bound=summary.get("bound") or 0.0) if gap else ""
+        fill("plan_gap", gap=gap, bound=summary.get("bound") or 0.0) if gap else ""
     )
+    status, method = str(summary["status"]), str(summary["method"])
     lines = [
-        t["plan_title"].format(
-            problem=problems.get(summary["problem"], summary["problem"]), r=r
+        fill(
+            "plan_title",
+            problem=problems.get(summary["problem"], summary["problem"]),
+            r=r,
         ),
         "  "
-        + t["plan_status"].format(
-            status=summary["status"],
-            method=summary["method"],
+        + fill(
+            "plan_status",
+            status=statuses.get(status, status),
+            method=methods.get(method, method),
             time=summary.get("solve_time_s") or 0.0,
             gap=gap_text,
         ),
         "  "
-        + t["plan_new"].format(
+        + fill(
+            "plan_new",
             n=int(summary["n_proposed"]),
             r=r,
             pop=summary.get("newly_covered_pop") or 0.0,
@@ -313,22 +387,18 @@ def format_plan(summary: Summary, proposed: pd.DataFrame, *, lang: str = "en") -
 
     def pair(key: str, fmt: str, scale: float = 1.0) -> tuple[str, str]:
         def one(v: float | None) -> str:
-            return "–" if v is None else format(v * scale, fmt)
+            return "–" if v is None else number(v * scale, fmt, lang)
 
         return one(ba.get(f"{key}_before")), one(ba.get(f"{key}_after"))
 
     before, after = pair("share_within", ".1f", 100.0)
-    lines.append(
-        "  " + t["plan_share"].format(r=r, before=before + "%", after=after + "%")
-    )
+    lines.append("  " + fill("plan_share", r=r, before=before + "%", after=after + "%"))
     before, after = pair("radius_km", ".2f")
-    lines.append("  " + t["plan_radius"].format(before=before, after=after))
+    lines.append("  " + fill("plan_radius", before=before, after=after))
     before, after = pair("people_per_point", ",.0f")
-    lines.append("  " + t["plan_people"].format(before=before, after=after))
+    lines.append("  " + fill("plan_people", before=before, after=after))
     if summary.get("uncoverable_pop"):
-        lines.append(
-            "  " + t["plan_uncoverable"].format(pop=summary["uncoverable_pop"])
-        )
+        lines.append("  " + fill("plan_uncoverable", pop=summary["uncoverable_pop"]))
     if summary.get("detail"):
         lines.append(f"  {summary['detail']}")
     if minutes is not None:
@@ -339,8 +409,10 @@ def format_plan(summary: Summary, proposed: pd.DataFrame, *, lang: str = "en") -
         for row in proposed.head(10).itertuples():
             name = getattr(row, "commune_name", "") or ""
             lines.append(
-                f"    {row.rank:>3}  {row.lat:.5f}  {row.lon:.5f}  "
-                f"{row.commune_code} {name}  {row.newly_covered_pop:,.0f}"
+                f"    {row.rank:>3}  {number(row.lat, '.5f', lang)}  "
+                f"{number(row.lon, '.5f', lang)}  "
+                f"{row.commune_code} {name}  "
+                f"{number(row.newly_covered_pop, ',.0f', lang)}"
             )
         if len(proposed) > 10:
             lines.append(f"    … +{len(proposed) - 10} (proposed_points.csv)")

@@ -19,6 +19,7 @@ import pandas as pd
 
 from ..benchmarks import Benchmark, DistanceRule
 from ..errors import InputError
+from ..i18n import Note
 from ..metrics import (
     LEVEL_KEYS,
     aggregate_metrics,
@@ -246,8 +247,12 @@ def analyze(
     if kinds is not None:
         counted = assigned["kind"].isin(kinds)
         notes.append(
-            f"counting only kinds {', '.join(kinds)}: {int(counted.sum())} of "
-            f"{len(assigned)} points"
+            Note(
+                "kinds_counted",
+                kinds=", ".join(kinds),
+                n=int(counted.sum()),
+                total=len(assigned),
+            )
         )
     t0 = stage("computing postal metrics")
     metrics = compute_commune_metrics(communes, assigned, benchmark, kinds=kinds)

@@ -243,14 +243,14 @@ def access_opts(func: _F) -> _F:
 
 
 def map_path_opt(
-    default: str = "maps/coverage.html", help: str = ""
+    default: str | None = "maps/coverage.html", help: str = ""
 ) -> Callable[[_F], _F]:
-    """Return a --map PATH option with its own default."""
+    """Return a --map PATH option with its own default (None: derived)."""
     return click.option(
         "--map",
         "map_path",
         default=default,
-        show_default=True,
+        show_default=default is not None,
         type=click.Path(dir_okay=False),
         help=help or "Where to write the interactive HTML map.",
     )
@@ -264,7 +264,9 @@ offline_map_opt = click.option(
 )
 
 
-def map_opts(default: str = "maps/coverage.html", help: str = "") -> Callable[[_F], _F]:
+def map_opts(
+    default: str | None = "maps/coverage.html", help: str = ""
+) -> Callable[[_F], _F]:
     """Return a decorator adding --map, --no-map and --offline-map."""
 
     def decorate(func: _F) -> _F:

@@ -17,6 +17,7 @@ option             meaning                             used by
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -30,6 +31,7 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 __all__ = [
     "access_opts",
     "benchmark_opt",
+    "finite_seconds",
     "input_opts",
     "kinds_opt",
     "lang_opt",
@@ -183,6 +185,16 @@ def _positive(
         raise click.BadParameter(
             f"must be positive, got {value:g}", ctx=ctx, param=param
         )
+    return value
+
+
+def finite_seconds(
+    ctx: click.Context, param: click.Parameter, value: float | None
+) -> float | None:
+    """Accept a finite number of seconds of at least 0.1 (not nan, inf, 0 or less)."""
+    if value is not None and not (math.isfinite(value) and value >= 0.1):
+        msg = f"{value:g} is not a number of seconds of at least 0.1 (e.g. 60)"
+        raise click.BadParameter(msg, ctx=ctx, param=param)
     return value
 
 

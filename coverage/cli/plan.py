@@ -20,6 +20,7 @@ from .helpers import (
 from .main import call
 from .options import (
     benchmark_opt,
+    finite_seconds,
     input_opts,
     kinds_opt,
     lang_opt,
@@ -95,7 +96,8 @@ __all__ = ["plan"]
 )
 @click.option(
     "--time-limit",
-    type=click.FloatRange(min=0.1),
+    type=float,
+    callback=finite_seconds,
     default=60.0,
     show_default=True,
     help="Solver time limit in seconds.",

@@ -109,25 +109,28 @@ def _check_layer(path: Path, layer: str | None) -> None:
         raise LayerChoiceError(msg, path=path, layers=names)
 
 
-def _apply_crs(gdf: gpd.GeoDataFrame, crs: str | None, *, source: str) -> None:
+def _apply_crs(
+    gdf: gpd.GeoDataFrame, crs: str | None, *, source: str, option: str = "--crs"
+) -> None:
     if crs is not None:
         try:
             target = CRS.from_user_input(crs)
         except Exception:
-            msg = f"--crs {crs!r} is not a CRS; use e.g. EPSG:4326 or EPSG:32648"
+            msg = f"{option} {crs!r} is not a CRS; use e.g. EPSG:4326 or EPSG:32648"
             raise CRSError(msg) from None
         if gdf.crs is None:
             gdf.set_crs(target, inplace=True)
         elif CRS.from_user_input(gdf.crs) != target:
             msg = (
                 f"{source}: the file declares CRS {gdf.crs.to_string()[:50]} but "
-                f"--crs says {crs}; drop --crs (it is only for files without one)"
+                f"{option} says {crs}; drop {option} (it is only for files without one)"
             )
             raise CRSError(msg)
     if gdf.crs is None:
         msg = (
             f"{source}: the layer has no coordinate reference system; set one with "
-            "--crs (e.g. --crs EPSG:4326 for lon/lat degrees, EPSG:32648 for UTM 48N)"
+            f"{option} (e.g. {option} EPSG:4326 for lon/lat degrees, EPSG:32648 for "
+            "UTM 48N)"
         )
         raise CRSError(msg)
 

@@ -142,9 +142,12 @@ def write_json(data: Mapping[str, object], path: str | Path) -> None:
         fh.write("\n")
 
 
+XLSX_CELL_CHARS = 32_767
+
+
 def write_xlsx(
     sheets: dict[str, pd.DataFrame], path: str | Path, *, lang: str = "en"
-) -> None:
+) -> list[str]:
     """Write tables as sheets of one Excel workbook, codes kept as text.
 
     Excel drops the leading zero of a code such as ``04552`` when it opens a CSV;
@@ -160,6 +163,12 @@ def write_xlsx(
         Destination ``.xlsx``.
     lang
         Header language, as for the CSVs.
+
+    Returns
+    -------
+    list of str
+        A note per column whose text was cut at Excel's limit of 32,767
+        characters per cell (the CSVs keep it whole).
     """
     import xlsxwriter
     import xlsxwriter.exceptions
@@ -172,12 +181,27 @@ def write_xlsx(
         "constant_memory": True,
     }
     book = xlsxwriter.Workbook(str(path), options)
+    notes: list[str] = []
     try:
         bold = book.add_format({"bold": True})
         for name, table in sheets.items():
             if table is None or len(table.columns) == 0:
                 continue
             frame = to_csv_frame(table, lang=lang)
+            for col in frame.columns:
+                if frame[col].dtype.kind not in "OU" and not isinstance(
+                    frame[col].dtype, pd.StringDtype
+                ):
+                    continue
+                text = frame[col].astype("string")
+                long = (text.str.len() > XLSX_CELL_CHARS).fillna(False).to_numpy(bool)
+                if long.any():
+                    frame[col] = text.where(~long, text.str.slice(0, XLSX_CELL_CHARS))
+                    notes.append(
+                        f"coverage.xlsx: {int(long.sum())} cell(s) of sheet "
+                        f"'{name[:31]}', column '{col}' cut at 32,767 characters "
+                        "(Excel's limit); the CSV files hold them whole"
+                    )
             sheet = book.add_worksheet(name[:31])
             sample = frame.head(200).astype("string").fillna("")
             for i, col in enumerate(frame.columns):
@@ -197,6 +221,7 @@ def write_xlsx(
             book.close()
         except xlsxwriter.exceptions.FileCreateError as exc:
             raise OSError(f"cannot write {path}: {exc}") from exc
+    return notes
 
 
 class OutputSet:

@@ -125,7 +125,9 @@ def write_outputs(
         sheets = {
             Path(name).stem: tables[name] for name in XLSX_SHEETS if name in tables
         }
-        write_xlsx(sheets, outputs.path(out_dir / "coverage.xlsx"), lang=lang)
+        cut = write_xlsx(sheets, outputs.path(out_dir / "coverage.xlsx"), lang=lang)
+        if cut:
+            analysis.summary["notes"] = [*analysis.summary.get("notes", []), *cut]
     if "summary.json" in wanted:
         summary = {**analysis.summary, "synthetic_data": bool(synthetic)}
         write_json(summary, outputs.path(out_dir / "summary.json"))

@@ -185,3 +185,41 @@ def test_no_python_warning_reaches_stderr(tmp_path):
     assert "Warning" not in done.stderr and "overflow" not in done.stderr
     assert "note: overflow encountered in is_valid_reason" in done.stdout
     assert "note: a deprecated thing" in done.stdout
+
+
+@pytest.mark.parametrize("command", ["analyze", "plan"])
+def test_grid_too_large_is_refused_before_allocating(
+    runner, tmp_path, monkeypatch, command
+):
+    import coverage.access.core as core
+
+    monkeypatch.setattr(core, "_physical_memory_bytes", lambda: None)
+    built = build(tmp_path)
+    args = [command, "-b", str(built.boundaries), "-p", str(built.points)]
+    args += ["--add", "1"] if command == "plan" else []
+    cell = "0.5" if command == "analyze" else "1"
+    result = runner.invoke(
+        main, [*args, "--cell-m", cell, "--out", str(tmp_path / "o"), "--no-map"]
+    )
+    assert result.exit_code == 2, result.output
+    cells = "1,200,000,000" if cell == "0.5" else "300,000,000"
+    gb = "240.0" if cell == "0.5" else "60.0"
+    assert result.output.strip().splitlines()[-1] == (
+        f"Error: --cell-m {cell}: the population grid would hold about {cells} cells "
+        f"(about {gb} GB of memory) over 300 km² of land, more than the 40,000,000 "
+        "this run allows; use --cell-m 5 or coarser"
+    )
+    assert not (tmp_path / "o").exists()
+
+
+def test_grid_limit_follows_the_memory(monkeypatch):
+    import numpy as np
+
+    import coverage.access.core as core
+    from coverage.errors import InputError
+
+    monkeypatch.setattr(core, "_physical_memory_bytes", lambda: 2_000_000_000)
+    assert core.check_grid_size(np.array([1.0, 2.0]), 100.0) == 300
+    with pytest.raises(InputError, match="more than the 5,000,000 this run allows"):
+        core.check_grid_size(np.array([1000.0]), 10.0)
+    assert core.check_grid_size(np.array([np.nan, 0.0]), 250.0) == 2

@@ -281,6 +281,7 @@ def apply_access(
     """
     from ..access import (
         build_population_grid,
+        check_grid_size,
         compute_access,
         point_catchments,
         population_from_raster,
@@ -302,6 +303,8 @@ def apply_access(
     if options.raster is not None and options.settlements is not None:
         msg = "give either --population-raster or --settlements, not both"
         raise InputError(msg)
+    if options.raster is None:
+        check_grid_size(_land_area_km2(communes), options.cell_m)
     if options.raster is not None:
         surface = population_from_raster(
             options.raster, communes, rescale=options.rescale
@@ -463,3 +466,12 @@ def _join_level_access(
             meets &= ~fails
         left["meets_access"] = meets
     return left
+
+
+def _land_area_km2(communes: gpd.GeoDataFrame) -> np.ndarray:
+    """Commune areas from the metrics (computed once), else measured."""
+    if "area_km2" in communes.columns:
+        return np.asarray(communes["area_km2"], dtype=float)
+    from ..geo import area_km2
+
+    return np.asarray(area_km2(communes), dtype=float)

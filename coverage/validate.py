@@ -138,6 +138,21 @@ def _problem_of(exc: InputError, path: str | Path) -> Problem:
     return Problem(source, "", text, "")
 
 
+def _implausible(communes: gpd.GeoDataFrame, path: str | Path) -> list[Problem]:
+    """Report a world-sized stray, a polygon holding most others, overlapping copies."""
+    from .geo import implausible_communes
+
+    geoms = communes.geometry.to_numpy()
+    if len(communes) < 2 or communes.crs is None:
+        return []
+    if not shapely.is_valid(geoms[~shapely.is_missing(geoms)]).all():
+        return []  # invalid geometries are reported already; overlaps mean nothing
+    return [
+        Problem(str(Path(path)), "", found.problem, found.fix)
+        for found in implausible_communes(communes)
+    ]
+
+
 def check_inputs(
     boundaries: str | Path,
     points: str | Path,
@@ -191,6 +206,7 @@ def check_inputs(
             population_table=population_table,
         )
         report.problems += found
+        report.problems += _implausible(report.communes.frame, boundaries)
     except InputError as exc:
         report.problems.append(_problem_of(exc, boundaries))
     try:

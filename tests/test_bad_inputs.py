@@ -227,6 +227,24 @@ OK = 0
 BAD = 2
 
 
+def _world_stray(tmp: Path) -> Built:
+    frame = communes_frame().to_crs(4326)
+    stray = gpd.GeoDataFrame(
+        {"ma_xa": ["99999"], "ten_xa": ["Thế giới"], "dan_so": [10]},
+        geometry=[box(-180, -85, 180, 85)],
+        crs=4326,
+    )
+    both = pd.concat([frame, stray], ignore_index=True)
+    return build(tmp, communes=gpd.GeoDataFrame(both, crs=4326))
+
+
+def _overlapping_copy(tmp: Path) -> Built:
+    frame = communes_frame()
+    copy = frame.iloc[[0]].assign(ma_xa="00009", ten_xa="Bản sao")
+    both = pd.concat([frame, copy], ignore_index=True)
+    return build(tmp, communes=gpd.GeoDataFrame(both, crs=frame.crs))
+
+
 @dataclass
 class Case:
     id: str
@@ -692,6 +710,30 @@ CASES = [
         lambda t: _utf16_without_bom(t, "utf-16-be"),
         OK,
         "points.csv: read as UTF-16-BE (no byte order mark), delimiter ','",
+    ),
+    Case(
+        "world-sized-stray-polygon",
+        _world_stray,
+        BAD,
+        "communes.geojson: feature 4 (code 99999): area 508,107,311 km², 5,081,072 "
+        "times the median commune (100.00 km²) and more than 331,000 km²; remove it "
+        "or fix its coordinates (a stray outline of a country or of the world?)",
+    ),
+    Case(
+        "stray-polygon-contains-the-rest",
+        _world_stray,
+        BAD,
+        "communes.geojson: feature 4 (code 99999) contains 3 of the 3 other "
+        "communes; remove it (a district, province or country outline mixed into "
+        "the commune layer?)",
+    ),
+    Case(
+        "overlapping-copy",
+        _overlapping_copy,
+        BAD,
+        "communes.geojson: feature 1 (code 00001) and feature 4 (code 00009) "
+        "overlap on 100% of the smaller one (100.00 km²); communes must not "
+        "overlap: remove the duplicate or fix the boundaries",
     ),
 ]
 

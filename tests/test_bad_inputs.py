@@ -218,6 +218,26 @@ def _two_layers(tmp: Path) -> Built:
     return Built(path, b.points)
 
 
+def _fields(built: Built) -> tuple[Path, Path]:
+    return built.boundaries, built.points
+
+
+def _points_two_layers(tmp: Path, *extra: str) -> Built:
+    b = build(tmp)
+    table = pd.read_csv(b.points, dtype=str)
+    layer = gpd.GeoDataFrame(
+        table,
+        geometry=gpd.points_from_xy(
+            table["kinh_do"].astype(float), table["vi_do"].astype(float)
+        ),
+        crs=4326,
+    )
+    path = tmp / "points.gpkg"
+    layer.to_file(path, layer="diem_2024")
+    layer.iloc[:1].to_file(path, layer="diem_2019")
+    return Built(b.boundaries, path, extra)
+
+
 def _utf16_without_bom(tmp: Path, encoding: str) -> Built:
     return build(tmp, points=csv_text(ROWS).encode(encoding))
 
@@ -710,6 +730,39 @@ CASES = [
         lambda t: _utf16_without_bom(t, "utf-16-be"),
         OK,
         "points.csv: read as UTF-16-BE (no byte order mark), delimiter ','",
+    ),
+    Case(
+        "two-layers-chosen",
+        lambda t: Built(*_fields(_two_layers(t)), ("--layer", "communes_2019")),
+        OK,
+        "OK: ",
+    ),
+    Case(
+        "unknown-layer-name",
+        lambda t: Built(*_fields(_two_layers(t)), ("--layer", "communes_2020")),
+        BAD,
+        "communes.gpkg: no layer 'communes_2020' in the file; its layers are "
+        "'communes_2024', 'communes_2019'",
+    ),
+    Case(
+        "points-two-layers-no-choice",
+        _points_two_layers,
+        BAD,
+        "points.gpkg: the file holds 2 layers ('diem_2024', 'diem_2019'); choose "
+        "one with --points-layer NAME",
+    ),
+    Case(
+        "points-layer-chosen",
+        lambda t: _points_two_layers(t, "--points-layer", "diem_2019"),
+        OK,
+        "OK: ",
+    ),
+    Case(
+        "points-layer-unknown",
+        lambda t: _points_two_layers(t, "--points-layer", "diem"),
+        BAD,
+        "points.gpkg: no layer 'diem' in the file; its layers are 'diem_2024', "
+        "'diem_2019'",
     ),
     Case(
         "world-sized-stray-polygon",

@@ -55,6 +55,8 @@ def analyze(
     boundaries: str | None,
     points: str | None,
     columns: dict[str, str],
+    layer: str | None,
+    points_layer: str | None,
     crs: str | None,
     points_crs: str | None,
     population_table: str | None,
@@ -162,6 +164,8 @@ def analyze(
         kinds=kinds,
         fix_invalid=fix_invalid,
         population_table=population_table,
+        layer=layer,
+        points_layer=points_layer,
         access=options,
         on_stage=progress,
     )

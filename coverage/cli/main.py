@@ -56,6 +56,11 @@ def command_error(message: str, exit_code: int) -> CommandError:
 def _translate(ctx: click.Context, exc: BaseException) -> click.ClickException:
     from ..errors import CoverageError
 
+    param = getattr(exc, "param", None)
+    if isinstance(exc, CoverageError) and isinstance(param, str) and exc.exit_code == 2:
+        # the library names its keyword; the option of the same name fixes it
+        hint = "--" + param.replace("_", "-")
+        return click.BadParameter(str(exc), ctx=ctx, param_hint=hint)
     if isinstance(exc, CoverageError):
         return command_error(str(exc), exc.exit_code)
     if isinstance(exc, MemoryError):

@@ -7,6 +7,8 @@ option             meaning                             used by
 --points           service-point layer (CSV or GIS)    analyze, validate, plan
 --benchmark        profile name or TOML path           analyze, map, plan
 --column KEY=COL   source column for a canonical one   analyze, validate, plan
+--layer            layer of a multi-layer commune file analyze, validate, plan
+--points-layer     layer of a multi-layer points file  analyze, validate, plan
 --crs/--points-crs CRS for a layer that declares none  analyze, validate, plan
 --kinds            point kinds that count              analyze, plan
 --out              output folder                       analyze, plan
@@ -116,6 +118,15 @@ def input_opts(func: _F) -> _F:
             metavar="KEY=COLUMN",
             help="Name a source column: population=DS_2019, commune_code=MA, "
             "lat=Y, kind=LOAI ... (repeatable).",
+        ),
+        click.option(
+            "--layer",
+            help="Layer of the commune file to read, when it holds several "
+            "(GeoPackage, folder of Shapefiles).",
+        ),
+        click.option(
+            "--points-layer",
+            help="Layer of the points file to read, when it holds several.",
         ),
         click.option("--crs", help="CRS of the commune layer if it declares none."),
         click.option(

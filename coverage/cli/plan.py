@@ -125,6 +125,8 @@ def plan(
     boundaries: str | None,
     points: str | None,
     columns: dict[str, str],
+    layer: str | None,
+    points_layer: str | None,
     crs: str | None,
     points_crs: str | None,
     population_table: str | None,
@@ -221,6 +223,8 @@ def plan(
         kinds=kinds,
         fix_invalid=fix_invalid,
         population_table=population_table,
+        layer=layer,
+        points_layer=points_layer,
         access=plan_access,
         on_stage=progress,
     )

@@ -35,10 +35,13 @@ class LayerChoiceError(InputError):
 
     param = "layer"
 
-    def __init__(self, message: str, *, path: Path, layers: list[str]) -> None:
+    def __init__(
+        self, message: str, *, path: Path, layers: list[str], param: str = "layer"
+    ) -> None:
         super().__init__(message)
         self.path = path
         self.layers = list(layers)
+        self.param = param
 
 
 def _check_path(path: str | Path) -> Path:
@@ -60,13 +63,15 @@ def _check_path(path: str | Path) -> Path:
     return path
 
 
-def _read_spatial(path: Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
+def _read_spatial(
+    path: Path, *, layer: str | None = None, param: str = "layer"
+) -> gpd.GeoDataFrame:
     if path.is_file() and path.stat().st_size == 0:
         msg = f"{path}: the file is empty; export the layer again"
         raise InputError(msg)
     import pyogrio
 
-    _check_layer(path, layer)
+    _check_layer(path, layer, param=param)
     try:
         with warnings.catch_warnings():
             # GDAL notes on odd properties (lists, JSON-like text) are not for users.
@@ -85,8 +90,12 @@ def _read_spatial(path: Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
     return gdf
 
 
-def _check_layer(path: Path, layer: str | None) -> None:
-    """Refuse to guess the layer of a multi-layer file; refuse an unknown name."""
+def _check_layer(path: Path, layer: str | None, *, param: str = "layer") -> None:
+    """Refuse to guess the layer of a multi-layer file; refuse an unknown name.
+
+    ``param`` is the keyword that chooses the layer (``layer``, ``points_layer``),
+    named in the message as the option of the same name.
+    """
     import pyogrio
 
     try:
@@ -101,12 +110,12 @@ def _check_layer(path: Path, layer: str | None) -> None:
     if layer is None and len(names) > 1:
         msg = (
             f"{path}: the file holds {len(names)} layers ({shown}); choose one "
-            "with --layer NAME"
+            f"with --{param.replace('_', '-')} NAME"
         )
-        raise LayerChoiceError(msg, path=path, layers=names)
+        raise LayerChoiceError(msg, path=path, layers=names, param=param)
     if layer is not None and layer not in names:
         msg = f"{path}: no layer {layer!r} in the file; its layers are {shown}"
-        raise LayerChoiceError(msg, path=path, layers=names)
+        raise LayerChoiceError(msg, path=path, layers=names, param=param)
 
 
 def _apply_crs(

@@ -116,6 +116,8 @@ def _load(
     points_crs: str | None,
     fix_invalid: bool,
     population_table: str | Path | None = None,
+    layer: str | None = None,
+    points_layer: str | None = None,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, list[str]]:
     from ..validate import validate_inputs
 
@@ -127,6 +129,8 @@ def _load(
         points_crs=points_crs,
         fix_invalid=fix_invalid,
         population_table=population_table,
+        layer=layer,
+        points_layer=points_layer,
     )
     notes = list(checked.notes)
     return checked.communes.frame, checked.assigned, notes
@@ -145,6 +149,8 @@ def analyze(
     population_table: str | Path | None = None,
     access: AccessOptions | None = None,
     on_stage: Callable[[str], None] | None = None,
+    layer: str | None = None,
+    points_layer: str | None = None,
 ) -> Analysis:
     """Validate and load both layers, then compute metrics and distance access.
 
@@ -170,6 +176,8 @@ def analyze(
         the defaults, ``AccessOptions(enabled=False)`` skips distances.
     on_stage
         Called with the name of each stage as it starts (progress reporting).
+    layer, points_layer
+        The layer to read from a multi-layer commune or points file.
 
     Returns
     -------
@@ -197,6 +205,8 @@ def analyze(
         points_crs=points_crs,
         fix_invalid=fix_invalid,
         population_table=population_table,
+        layer=layer,
+        points_layer=points_layer,
     )
     timings["load"] = time.perf_counter() - t0
     if kinds is not None:

@@ -809,9 +809,35 @@ def _fingerprint(*paths: Path) -> list[tuple[str, int]]:
     ]
 
 
+_NOT_CASES = ("test_validate", "test_analyze", "test_corpus_is_large_enough")
+
+
 def test_corpus_is_large_enough():
     assert len(CASES) >= 40
     assert len({c.id for c in CASES}) == len(CASES)
+    import test_cli_hostile
+    import test_outputs_guarded
+    import test_redraw_hostile
+
+    def cases(module) -> int:
+        # every test of the module, a parametrised one once per parameter set
+        total = 0
+        for name in dir(module):
+            test = getattr(module, name)
+            skip = name in _NOT_CASES
+            if not name.startswith("test_") or not callable(test) or skip:
+                continue
+            marks = getattr(test, "pytestmark", [])
+            sets = [len(m.args[1]) for m in marks if m.name == "parametrize"]
+            total += max(sets, default=1)
+        return total
+
+    others = sum(
+        cases(m) for m in (test_cli_hostile, test_outputs_guarded, test_redraw_hostile)
+    )
+    # the output cases of this file beyond CASES count too
+    here = cases(sys.modules[__name__])
+    assert len(CASES) + here + others >= 100, (len(CASES), here, others)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])

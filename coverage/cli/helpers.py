@@ -112,8 +112,11 @@ def guard_run(
 
     call(ctx, check_output_paths, targets, inputs)
     call(ctx, check_output_folders, folders, inputs)
-    for folder in sorted({resolve(path).parent for _, path in targets}):
-        lock = OutputLock(folder)
+    folders_of: dict[Path, str] = {}
+    for option, path in targets:
+        folders_of.setdefault(resolve(path).parent, option)
+    for folder, option in sorted(folders_of.items()):
+        lock = OutputLock(folder, option=option)
         call(ctx, lock.acquire)
         ctx.call_on_close(lock.release)
 

@@ -179,10 +179,13 @@ class OutputLock:
     ----------
     folder
         The run's ``--out`` folder (created if missing).
+    option
+        The option that chose the folder, named in the messages.
     """
 
-    def __init__(self, folder: str | Path) -> None:
+    def __init__(self, folder: str | Path, *, option: str = "--out") -> None:
         self.folder = Path(folder)
+        self.option = option
         self._fd: int | None = None
         self._created: list[Path] = []
 
@@ -197,7 +200,7 @@ class OutputLock:
             self._remove_created()
             msg = (
                 f"{self.folder}: cannot write outputs here ({exc.strerror}); "
-                "choose a writable folder with --out"
+                f"choose a writable folder with {self.option}"
             )
             raise OutputError(msg) from None
         if not _try_lock(fd) or not _still_linked(fd, self.folder / LOCK_NAME):
@@ -205,7 +208,7 @@ class OutputLock:
             os.close(fd)
             msg = (
                 f"{self.folder}: another coverage run is writing into this folder "
-                "right now; wait for it to finish or choose another --out"
+                f"right now; wait for it to finish or choose another {self.option}"
             )
             raise OutputError(msg)
         self._fd = fd

@@ -147,10 +147,9 @@ def _implausible(communes: gpd.GeoDataFrame, path: str | Path) -> list[Problem]:
         return []
     if not shapely.is_valid(geoms[~shapely.is_missing(geoms)]).all():
         return []  # invalid geometries are reported already; overlaps mean nothing
-    return [
-        Problem(str(Path(path)), "", found.problem, found.fix)
-        for found in implausible_communes(communes)
-    ]
+    with np.errstate(all="ignore"):
+        found = implausible_communes(communes)
+    return [Problem(str(Path(path)), "", p.problem, p.fix) for p in found]
 
 
 def check_inputs(
@@ -206,7 +205,9 @@ def check_inputs(
             population_table=population_table,
         )
         report.problems += found
-        report.problems += _implausible(report.communes.frame, boundaries)
+        if not any(p.fatal for p in found):
+            # areas and overlaps of a layer with broken coordinates mean nothing
+            report.problems += _implausible(report.communes.frame, boundaries)
     except InputError as exc:
         report.problems.append(_problem_of(exc, boundaries))
     try:

@@ -33,9 +33,8 @@ __all__ = [
     "threshold_label",
 ]
 
-#: Most grid cells a run may allocate, and the memory a cell costs on the way
-#: (coordinates, population, commune, distances, KD-tree queries), measured
-#: on the national layer.
+#: Most grid cells a run may allocate, and a rough estimate of the memory a cell
+#: costs on the way (coordinates, population, commune, distances, KD-tree queries).
 MAX_GRID_CELLS = 40_000_000
 GRID_BYTES_PER_CELL = 200
 

@@ -1,11 +1,11 @@
-"""Fuzz the readers and ``analyze`` with thousands of hypothesis examples.
+"""Fuzz the readers, ``analyze``, profiles and ``map --from`` with hypothesis.
 
 Reuses the strategies and checks of ``tests/test_fuzz.py`` (where a quick profile
 runs in CI) with a larger budget, and prints how many examples ran per target and
 every failure found (a failure is any exception other than a CoverageError with a
 message, or a broken invariant).
 
-    python bench/fuzz.py                  # >= 5,000 examples in total
+    python bench/fuzz.py                  # 7,000 examples in total
     python bench/fuzz.py --scale 0.1      # a quick look
 """
 
@@ -27,6 +27,8 @@ TARGETS = (
     ("points CSV reader", fuzz.csv_files, fuzz.check_points_csv, 2500),
     ("GeoJSON readers", fuzz.geojson_files, fuzz.check_geojson, 2000),
     ("analyze + validate on small layers", fuzz.small_layers, fuzz.check_analyze, 600),
+    ("benchmark TOML profiles", fuzz.benchmark_tomls, fuzz.check_benchmark, 1500),
+    ("map --from a damaged run folder", fuzz.run_folders, fuzz.check_run_folder, 400),
 )
 
 

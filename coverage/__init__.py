@@ -38,13 +38,7 @@ True
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
-
-try:
-    __version__ = version("coverage-planner")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0+unknown"
 
 if TYPE_CHECKING:
     from .benchmarks import load_benchmark
@@ -73,6 +67,15 @@ _LAZY = {
 
 def __getattr__(name: str) -> Any:
     """Import a public function on first use (PEP 562)."""
+    if name == "__version__":
+        # computed on first use: importing the package stays instant, so the
+        # console entry point catches a Ctrl-C from its very first moment
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("coverage-planner")
+        except PackageNotFoundError:  # a source tree that is not installed
+            return "0+unknown"
     try:
         module, attribute = _LAZY[name]
     except KeyError:

@@ -40,7 +40,9 @@ _GLOBAL_EQUAL_AREA = CRS.from_proj4(
 )
 
 
-def require_crs(gdf: gpd.GeoDataFrame, *, what: str, operation: str) -> CRS:
+def require_crs(
+    gdf: gpd.GeoDataFrame, *, what: str, operation: str, fix: str | None = None
+) -> CRS:
     """Return the CRS of ``gdf`` or raise a :class:`CRSError` that says how to set one.
 
     Parameters
@@ -51,12 +53,17 @@ def require_crs(gdf: gpd.GeoDataFrame, *, what: str, operation: str) -> CRS:
         How to name the layer in the message (usually its file name).
     operation
         The operation that needs the CRS, named in the message.
+    fix
+        How to set the CRS of this layer (default: the ``--crs`` option).
     """
     if gdf.crs is None:
+        fix = fix or (
+            "set one with --crs (e.g. --crs EPSG:4326 for lon/lat degrees, "
+            "EPSG:32648 for UTM 48N metres)"
+        )
         msg = (
             f"{what}: the layer has no coordinate reference system, so {operation} "
-            "is impossible; set one with --crs (e.g. --crs EPSG:4326 for lon/lat "
-            "degrees, EPSG:32648 for UTM 48N metres)"
+            f"is impossible; {fix}"
         )
         raise CRSError(msg)
     return CRS.from_user_input(gdf.crs)

@@ -144,6 +144,20 @@ def _problem_of(exc: InputError, path: str | Path) -> Problem:
     return Problem(source, "", text, "")
 
 
+def _implausible(communes: gpd.GeoDataFrame, path: str | Path) -> list[Problem]:
+    """Report a world-sized stray, a polygon holding most others, overlapping copies."""
+    from .geo import implausible_communes
+
+    geoms = communes.geometry.to_numpy()
+    if len(communes) < 2 or communes.crs is None:
+        return []
+    if not shapely.is_valid(geoms[~shapely.is_missing(geoms)]).all():
+        return []  # invalid geometries are reported already; overlaps mean nothing
+    with np.errstate(all="ignore"):
+        found = implausible_communes(communes)
+    return [Problem(str(Path(path)), "", p.problem, p.fix) for p in found]
+
+
 def check_inputs(
     boundaries: str | Path,
     points: str | Path,
@@ -197,6 +211,9 @@ def check_inputs(
             population_table=population_table,
         )
         report.problems += found
+        if not any(p.fatal for p in found):
+            # areas and overlaps of a layer with broken coordinates mean nothing
+            report.problems += _implausible(report.communes.frame, boundaries)
     except InputError as exc:
         report.problems.append(_problem_of(exc, boundaries))
     try:

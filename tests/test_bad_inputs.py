@@ -30,6 +30,7 @@ from shapely.geometry import GeometryCollection, LineString, Polygon, box
 from coverage.cli import main
 from coverage.errors import InputError, ValidationError
 from coverage.io import LayerChoiceError, load_communes, read_communes, read_points
+from coverage.output.guard import LOCK_NAME
 from coverage.validate import validate_inputs
 
 CODES = ["00001", "00002", "00003"]
@@ -217,6 +218,26 @@ def _two_layers(tmp: Path) -> Built:
     return Built(path, b.points)
 
 
+def _fields(built: Built) -> tuple[Path, Path]:
+    return built.boundaries, built.points
+
+
+def _points_two_layers(tmp: Path, *extra: str) -> Built:
+    b = build(tmp)
+    table = pd.read_csv(b.points, dtype=str)
+    layer = gpd.GeoDataFrame(
+        table,
+        geometry=gpd.points_from_xy(
+            table["kinh_do"].astype(float), table["vi_do"].astype(float)
+        ),
+        crs=4326,
+    )
+    path = tmp / "points.gpkg"
+    layer.to_file(path, layer="diem_2024")
+    layer.iloc[:1].to_file(path, layer="diem_2019")
+    return Built(b.boundaries, path, extra)
+
+
 def _utf16_without_bom(tmp: Path, encoding: str) -> Built:
     return build(tmp, points=csv_text(ROWS).encode(encoding))
 
@@ -224,6 +245,24 @@ def _utf16_without_bom(tmp: Path, encoding: str) -> Built:
 ROWS = point_rows()
 OK = 0
 BAD = 2
+
+
+def _world_stray(tmp: Path) -> Built:
+    frame = communes_frame().to_crs(4326)
+    stray = gpd.GeoDataFrame(
+        {"ma_xa": ["99999"], "ten_xa": ["Thế giới"], "dan_so": [10]},
+        geometry=[box(-180, -85, 180, 85)],
+        crs=4326,
+    )
+    both = pd.concat([frame, stray], ignore_index=True)
+    return build(tmp, communes=gpd.GeoDataFrame(both, crs=4326))
+
+
+def _overlapping_copy(tmp: Path) -> Built:
+    frame = communes_frame()
+    copy = frame.iloc[[0]].assign(ma_xa="00009", ten_xa="Bản sao")
+    both = pd.concat([frame, copy], ignore_index=True)
+    return build(tmp, communes=gpd.GeoDataFrame(both, crs=frame.crs))
 
 
 @dataclass
@@ -692,6 +731,63 @@ CASES = [
         OK,
         "points.csv: read as UTF-16-BE (no byte order mark), delimiter ','",
     ),
+    Case(
+        "two-layers-chosen",
+        lambda t: Built(*_fields(_two_layers(t)), ("--layer", "communes_2019")),
+        OK,
+        "OK: ",
+    ),
+    Case(
+        "unknown-layer-name",
+        lambda t: Built(*_fields(_two_layers(t)), ("--layer", "communes_2020")),
+        BAD,
+        "communes.gpkg: no layer 'communes_2020' in the file; its layers are "
+        "'communes_2024', 'communes_2019'",
+    ),
+    Case(
+        "points-two-layers-no-choice",
+        _points_two_layers,
+        BAD,
+        "points.gpkg: the file holds 2 layers ('diem_2024', 'diem_2019'); choose "
+        "one with --points-layer NAME",
+    ),
+    Case(
+        "points-layer-chosen",
+        lambda t: _points_two_layers(t, "--points-layer", "diem_2019"),
+        OK,
+        "OK: ",
+    ),
+    Case(
+        "points-layer-unknown",
+        lambda t: _points_two_layers(t, "--points-layer", "diem"),
+        BAD,
+        "points.gpkg: no layer 'diem' in the file; its layers are 'diem_2024', "
+        "'diem_2019'",
+    ),
+    Case(
+        "world-sized-stray-polygon",
+        _world_stray,
+        BAD,
+        "communes.geojson: feature 4 (code 99999): area 508,107,311 km², 5,081,072 "
+        "times the median commune (100.00 km²) and more than 331,000 km²; remove it "
+        "or fix its coordinates (a stray outline of a country or of the world?)",
+    ),
+    Case(
+        "stray-polygon-contains-the-rest",
+        _world_stray,
+        BAD,
+        "communes.geojson: feature 4 (code 99999) contains 3 of the 3 other "
+        "communes; remove it (a district, province or country outline mixed into "
+        "the commune layer?)",
+    ),
+    Case(
+        "overlapping-copy",
+        _overlapping_copy,
+        BAD,
+        "communes.geojson: feature 1 (code 00001) and feature 4 (code 00009) "
+        "overlap on 100% of the smaller one (100.00 km²); communes must not "
+        "overlap: remove the duplicate or fix the boundaries",
+    ),
 ]
 
 
@@ -713,9 +809,35 @@ def _fingerprint(*paths: Path) -> list[tuple[str, int]]:
     ]
 
 
+_NOT_CASES = ("test_validate", "test_analyze", "test_corpus_is_large_enough")
+
+
 def test_corpus_is_large_enough():
     assert len(CASES) >= 40
     assert len({c.id for c in CASES}) == len(CASES)
+    import test_cli_hostile
+    import test_outputs_guarded
+    import test_redraw_hostile
+
+    def cases(module) -> int:
+        # every test of the module, a parametrised one once per parameter set
+        total = 0
+        for name in dir(module):
+            test = getattr(module, name)
+            skip = name in _NOT_CASES
+            if not name.startswith("test_") or not callable(test) or skip:
+                continue
+            marks = getattr(test, "pytestmark", [])
+            sets = [len(m.args[1]) for m in marks if m.name == "parametrize"]
+            total += max(sets, default=1)
+        return total
+
+    others = sum(
+        cases(m) for m in (test_cli_hostile, test_outputs_guarded, test_redraw_hostile)
+    )
+    # the output cases of this file beyond CASES count too
+    here = cases(sys.modules[__name__])
+    assert len(CASES) + here + others >= 100, (len(CASES), here, others)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
@@ -865,7 +987,8 @@ def test_validate_inputs_returns_assigned_points(tmp_path):
         (
             OSError(errno.ENOSPC, "No space left on device"),
             1,
-            "writing outputs failed (No space left on device); the previous outputs "
+            "writing outputs failed: the disk is full (no space left on device); "
+            "free some space or choose another --out folder; the previous outputs "
             "were left unchanged",
         ),
     ],
@@ -930,7 +1053,8 @@ def test_killed_run_keeps_previous_outputs(runner, tmp_path):
         cwd=tmp_path,
     )
     assert killed.returncode == -signal.SIGKILL, killed.stderr
-    assert _outputs(out) == before
+    # a killed run leaves its lock file (harmless: the OS released the lock)
+    assert {k: v for k, v in _outputs(out).items() if k != LOCK_NAME} == before
     staged = [p for p in out.iterdir() if p.is_dir()]
     assert staged and all(p.name.startswith(".coverage-tmp-") for p in staged)
     # the next run clears the staging folder of the killed one
@@ -949,7 +1073,8 @@ def test_first_run_interrupted_leaves_nothing(runner, tmp_path, monkeypatch):
     monkeypatch.setattr(pd.DataFrame, "to_csv", fail)
     result = _analyze(runner, built, out)
     assert result.exit_code == 1
-    assert list(out.iterdir()) == []
+    assert "nothing was written" in result.output
+    assert not out.exists()
 
 
 # Hostile content: formulas neutralised in every CSV, long names, huge numbers.

@@ -347,6 +347,182 @@ def check_analyze(layers: dict) -> None:
             )
 
 
+# ------------------------------------------- benchmark TOML and run folders
+
+BENCH_KEYS = [
+    "name",
+    "title",
+    "radius_km",
+    "radius_kms",
+    "people_per_point",
+    "require_staffed",
+    "distance_rules",
+    "sources",
+    "path",
+    "",
+]
+RULE_KEYS = ["distance_km", "min_share", "scope", "share", ""]
+TOML_VALUES = [
+    '"vn"',
+    '""',
+    '"no"',
+    '"true"',
+    "true",
+    "false",
+    "0",
+    "1",
+    "-1",
+    "2.9",
+    "1e-9",
+    "1e308",
+    "nan",
+    "inf",
+    "-inf",
+    "7105",
+    "[]",
+    "[1, 2]",
+    '["a", "b"]',
+    "{}",
+    "{ distance_km = 5.0, min_share = 0.95 }",
+    "1979-05-27",
+]
+
+
+@st.composite
+def benchmark_tomls(draw) -> str:
+    """TOML profiles: real keys, typos, every kind of value, broken syntax too."""
+    lines = []
+    if draw(st.booleans()):
+        name = draw(st.sampled_from(['"x"', "3", '""']))
+        lines.append("name = " + name)
+    for key in draw(st.lists(st.sampled_from(BENCH_KEYS), max_size=6)):
+        value = draw(st.sampled_from(TOML_VALUES))
+        lines.append((key or '""') + " = " + value)
+    for _ in range(draw(st.integers(0, 2))):
+        lines.append("[[distance_rules]]")
+        for key in draw(st.lists(st.sampled_from(RULE_KEYS), max_size=3, unique=True)):
+            value = draw(st.sampled_from([*TOML_VALUES, '"rural"', '"urban"']))
+            lines.append((key or "x") + " = " + value)
+    if draw(st.integers(0, 9)) == 0:
+        lines.append(draw(st.sampled_from(["[", "= 1", "name = ", "\x00", "a.b = 1"])))
+    return "\n".join(lines) + "\n"
+
+
+def check_benchmark(text: str) -> None:
+    """A profile is a Benchmark with finite figures or a CoverageError naming it."""
+    from coverage.benchmarks import load_benchmark
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "profile.toml"
+        path.write_text(text, encoding="utf-8")
+        try:
+            bench = load_benchmark(path)
+        except CoverageError as exc:
+            assert str(exc).startswith(str(path)), str(exc)
+            assert "\n" not in str(exc)
+            return
+        for value in (bench.radius_km, bench.people_per_point):
+            assert value is None or (math.isfinite(value) and value > 0)
+        assert isinstance(bench.require_staffed, bool)
+
+
+_FINISHED: dict[str, bytes] = {}
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**20), 10**20)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+def _finished_run() -> dict[str, bytes]:
+    """summary.json and coverage.gpkg of a small finished run (made once)."""
+    if not _FINISHED:
+        from test_bad_inputs import build
+
+        with tempfile.TemporaryDirectory() as tmp:
+            built = build(Path(tmp))
+            out = Path(tmp) / "out"
+            args = ["analyze", "-b", str(built.boundaries), "-p", str(built.points)]
+            result = CliRunner().invoke(main, [*args, "--out", str(out), "--no-map"])
+            assert result.exit_code == 0, result.output
+            for name in ("summary.json", "coverage.gpkg"):
+                _FINISHED[name] = (out / name).read_bytes()
+    return _FINISHED
+
+
+def _paths(value, prefix=()):
+    yield prefix
+    if isinstance(value, dict):
+        for key, child in value.items():
+            yield from _paths(child, (*prefix, key))
+    elif isinstance(value, list):
+        for i, child in enumerate(value):
+            yield from _paths(child, (*prefix, i))
+
+
+@st.composite
+def run_folders(draw) -> dict:
+    """A finished run's folder: summary.json edited, the GeoPackage damaged."""
+    summary = json.loads(_finished_run()["summary.json"])
+    for _ in range(draw(st.integers(0, 3))):
+        where = draw(st.sampled_from(list(_paths(summary))))
+        value = draw(JSON_VALUES)
+        if not where:
+            summary = value
+            continue
+        node = summary
+        try:
+            for key in where[:-1]:
+                node = node[key]
+            node[where[-1]] = value
+        except (KeyError, IndexError, TypeError):
+            continue
+    text = json.dumps(summary)
+    if draw(st.integers(0, 9)) == 0:
+        text = draw(st.sampled_from(["", "{", "[1,", "null", "\ufeff{}", "NaN"]))
+    gpkg = draw(st.sampled_from(["whole", "no-communes", "garbage", "empty", "none"]))
+    return {"summary": text, "gpkg": gpkg}
+
+
+def check_run_folder(folder_spec: dict) -> None:
+    """``coverage map --from`` a damaged folder ends with exit 0 or 2, no traceback."""
+    import sqlite3
+
+    with tempfile.TemporaryDirectory() as tmp:
+        run = Path(tmp) / "run"
+        run.mkdir()
+        (run / "summary.json").write_text(folder_spec["summary"], encoding="utf-8")
+        gpkg = run / "coverage.gpkg"
+        kind = folder_spec["gpkg"]
+        if kind != "none":
+            gpkg.write_bytes(_finished_run()["coverage.gpkg"])
+        if kind == "no-communes":
+            with sqlite3.connect(gpkg) as db:
+                db.execute("DROP TABLE communes")
+                db.execute("DELETE FROM gpkg_contents WHERE table_name = 'communes'")
+        elif kind == "garbage":
+            gpkg.write_bytes(b"SQLite format 3\x00" + b"\x01" * 200)
+        elif kind == "empty":
+            gpkg.write_bytes(b"")
+        result = CliRunner().invoke(
+            main, ["map", "--from", str(run), "--map", str(Path(tmp) / "m.html")]
+        )
+        assert result.exception is None or isinstance(result.exception, SystemExit), (
+            repr(result.exception)
+        )
+        assert "unexpected failure" not in result.output, result.output
+        assert "Traceback" not in result.output
+        assert result.exit_code in (0, 2), result.output
+
+
 # ---------------------------------------------------------------- tests
 
 
@@ -364,3 +540,14 @@ def test_geojson_readers(content):
 @given(small_layers())
 def test_analyze_random_small_layers(layers):
     check_analyze(layers)
+
+
+@given(benchmark_tomls())
+def test_benchmark_profiles(text):
+    check_benchmark(text)
+
+
+@settings(max_examples=20)
+@given(run_folders())
+def test_map_from_damaged_run_folders(folder_spec):
+    check_run_folder(folder_spec)

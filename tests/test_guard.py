@@ -124,3 +124,13 @@ def test_the_lock_of_a_killed_run_does_not_block(tmp_path):
     subprocess.run([sys.executable, "-c", script], check=False)
     with OutputLock(tmp_path):
         pass
+
+
+def test_the_lock_names_the_option_and_cleans_up(tmp_path):
+    folder = tmp_path / "maps" / "new"
+    with OutputLock(folder, option="--map"):
+        assert (folder / ".coverage.lock").is_file()
+        with pytest.raises(OutputError, match=r"or choose another --map$"):
+            OutputLock(folder, option="--map").acquire()
+    # the folders the lock created for nothing are gone again, the lock file too
+    assert not (tmp_path / "maps").exists()

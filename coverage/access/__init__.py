@@ -49,6 +49,7 @@ from .core import (
     FOOTPRINT_POINT,
     AccessResult,
     PopulationSurface,
+    check_grid_size,
     threshold_label,
 )
 from .core import _assign_to_communes as _assign_to_communes
@@ -117,6 +118,7 @@ __all__ = [
     "PopulationSurface",
     "aggregate_access",
     "build_population_grid",
+    "check_grid_size",
     "compute_access",
     "evaluate_distance_rules",
     "nearest_distance_m",

@@ -8,6 +8,8 @@ communes.
 
 from __future__ import annotations
 
+import math
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,8 +29,14 @@ __all__ = [
     "FOOTPRINT_POINT",
     "AccessResult",
     "PopulationSurface",
+    "check_grid_size",
     "threshold_label",
 ]
+
+#: Most grid cells a run may allocate, and a rough estimate of the memory a cell
+#: costs on the way (coordinates, population, commune, distances, KD-tree queries).
+MAX_GRID_CELLS = 40_000_000
+GRID_BYTES_PER_CELL = 200
 
 #: Footprint of a surface location: a grid cell, the whole (tiny) commune polygon,
 #: or a square of ``cell_m`` around a point (settlements, raster pixels).
@@ -391,3 +399,67 @@ def _clip(geoms: np.ndarray, region: shapely.Geometry) -> np.ndarray:
     )
     out[~inside] = shapely.intersection(geoms[~inside], region)
     return out
+
+
+def _physical_memory_bytes() -> int | None:
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def check_grid_size(
+    area_km2: np.ndarray, cell_m: float, *, option: str = "--cell-m"
+) -> int:
+    """Estimate the cells of a population grid and refuse one too large to allocate.
+
+    One cell per ``cell_m`` square of each commune's land (at least one per
+    commune), which takes no time, before anything is allocated.
+
+    Parameters
+    ----------
+    area_km2
+        Land area of every commune.
+    cell_m
+        Cell size in metres.
+    option
+        How the caller names the cell size in the message.
+
+    Returns
+    -------
+    int
+        The estimated number of cells.
+
+    Raises
+    ------
+    InputError
+        When the grid would exceed :data:`MAX_GRID_CELLS` or half the machine's
+        memory, with the estimate and the finest cell size that fits.
+    """
+    area_m2 = np.nan_to_num(np.asarray(area_km2, dtype=float), nan=0.0) * 1e6
+    area_m2 = np.clip(area_m2, 0.0, None)
+    with np.errstate(over="ignore", invalid="ignore"):
+        cells = float(np.maximum(1.0, area_m2 / (cell_m * cell_m)).sum())
+    memory = _physical_memory_bytes()
+    limit = MAX_GRID_CELLS
+    if memory is not None:
+        limit = min(limit, memory // 2 // GRID_BYTES_PER_CELL)
+    if cells <= limit:
+        return int(cells)
+    total_m2 = float(area_m2.sum())
+    fit = math.sqrt(total_m2 / max(limit - len(area_m2), 1))
+    nice = next(
+        step * 10**exp
+        for exp in range(-1, 8)
+        for step in (1, 2, 2.5, 5)
+        if step * 10**exp >= fit
+    )
+    gb = cells * GRID_BYTES_PER_CELL / 1e9
+    msg = (
+        f"{option} {cell_m:g}: the population grid would hold about "
+        f"{float(f'{cells:.3g}'):,.0f} "
+        f"cells (about {gb:,.1f} GB of memory) over {total_m2 / 1e6:,.0f} km² of "
+        f"land, more than the {limit:,} this run allows; use {option} {nice:g} "
+        "or coarser"
+    )
+    raise InputError(msg)

@@ -7,7 +7,15 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .helpers import Progress, echo_outputs, map_title_for, resolve_inputs
+from .helpers import (
+    Progress,
+    default_map_path,
+    echo_outputs,
+    guard_run,
+    input_paths,
+    map_title_for,
+    resolve_inputs,
+)
 from .main import BadInputError, call
 from .options import (
     access_opts,
@@ -33,7 +41,11 @@ __all__ = ["analyze"]
 @input_opts
 @benchmark_opt
 @out_opt("out", "Folder for the CSV, JSON and GeoPackage outputs.")
-@map_opts()
+@map_opts(
+    None,
+    "Where to write the interactive HTML map [default: maps/<name of the --out "
+    "folder>.html; maps/coverage.html for --out out].",
+)
 @kinds_opt
 @access_opts
 @travel_options
@@ -52,13 +64,15 @@ def analyze(
     boundaries: str | None,
     points: str | None,
     columns: dict[str, str],
+    layer: str | None,
+    points_layer: str | None,
     crs: str | None,
     points_crs: str | None,
     population_table: str | None,
     fix_invalid: bool,
     benchmark: str,
     out_dir: str,
-    map_path: str,
+    map_path: str | None,
     no_map: bool,
     offline_map: bool,
     kinds: tuple[str, ...] | None,
@@ -92,7 +106,8 @@ def analyze(
     provinces.csv (when those levels exist), gaps.csv (failing communes ranked by
     people affected), uncovered_zones.csv, catchments.csv, distance_rules.csv
     (benchmarks with distance rules), points_outside.csv, summary.json and
-    coverage.gpkg; plus an interactive map (default maps/coverage.html). With no
+    coverage.gpkg; plus an interactive map (default maps/<out folder name>.html,
+    maps/coverage.html for the default --out out). With no
     arguments it runs on the bundled synthetic sample.
 
     \b
@@ -119,13 +134,33 @@ def analyze(
 
     verbosity = ctx.obj["verbosity"]
     boundaries, points, is_sample = resolve_inputs(ctx, boundaries, points)
-    bench = call(ctx, load_benchmark, benchmark)
-    final_map = None if no_map else map_path
+    final_map = None if no_map else Path(map_path or default_map_path(out_dir))
     by_province = by == "province"
-    targets = output_targets(out_dir, final_map)
+    targets = [("--out", t) for t in output_targets(out_dir, None)]
+    if final_map is not None:
+        targets.append(("--map", final_map))
+        if by_province:
+            targets.append(("--map", province_map_path(final_map)))
+    folders = [("--out", Path(out_dir) / "by_province")] if by_province else []
     if by_province and final_map is not None:
-        targets.append(province_map_path(final_map))
-    outputs = call(ctx, OutputSet, targets, overwrite=overwrite)
+        folders.append(("--map", final_map.parent / "by_province"))
+    inputs = input_paths(
+        boundaries=boundaries,
+        points=points,
+        population_table=population_table,
+        population_raster=population_raster,
+        settlements=settlements,
+        benchmark=benchmark,
+    )
+    guard_run(ctx, targets=targets, inputs=inputs, folders=folders)
+    bench = call(ctx, load_benchmark, benchmark)
+    outputs = call(
+        ctx,
+        OutputSet,
+        [t for _, t in targets],
+        overwrite=overwrite,
+        options={t: o for o, t in targets},
+    )
     if by_province and (Path(out_dir) / "by_province").exists() and not overwrite:
         raise BadInputError(
             f"{Path(out_dir) / 'by_province'}: output exists already; pass "
@@ -182,6 +217,8 @@ def analyze(
         kinds=kinds,
         fix_invalid=fix_invalid,
         population_table=population_table,
+        layer=layer,
+        points_layer=points_layer,
         access=options,
         on_stage=progress,
         travel=travel,

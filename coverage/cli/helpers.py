@@ -12,7 +12,15 @@ from typing import TypeVar
 
 import click
 
-__all__ = ["Progress", "echo_outputs", "map_title_for", "resolve_inputs"]
+__all__ = [
+    "Progress",
+    "default_map_path",
+    "echo_outputs",
+    "guard_run",
+    "input_paths",
+    "map_title_for",
+    "resolve_inputs",
+]
 
 _T = TypeVar("_T")
 
@@ -42,6 +50,75 @@ def resolve_inputs(
         missing = "--boundaries" if boundaries is None else "--points"
         raise click.UsageError(f"{missing} is needed too", ctx=ctx)
     return boundaries, points, False
+
+
+def default_map_path(out_dir: str | Path) -> Path:
+    """Return ``maps/<output folder name>.html`` (``maps/coverage.html`` for ``out``).
+
+    Two runs into different folders thus draw different maps.
+
+    Examples
+    --------
+    >>> default_map_path("out").as_posix(), default_map_path("out/plan").as_posix()
+    ('maps/coverage.html', 'maps/plan.html')
+    """
+    from ..output.guard import resolve
+
+    name = resolve(out_dir).name
+    return Path("maps") / f"{'coverage' if name in ('', 'out') else name}.html"
+
+
+def input_paths(
+    **options: str | Path | None,
+) -> list[tuple[str, str | Path]]:
+    """Return ``(--option, path)`` for every input given (keyword ``points_crs`` ...).
+
+    A ``benchmark`` is a path only when it is a file or ends in ``.toml``.
+    """
+    out: list[tuple[str, str | Path]] = []
+    for name, value in options.items():
+        if value is None:
+            continue
+        if name == "benchmark" and not (
+            Path(value).suffix.lower() == ".toml" or Path(value).is_file()
+        ):
+            continue
+        out.append(("--" + name.replace("_", "-"), value))
+    return out
+
+
+def guard_run(
+    ctx: click.Context,
+    *,
+    targets: Sequence[tuple[str, Path]],
+    inputs: Sequence[tuple[str, str | Path]],
+    folders: Sequence[tuple[str, Path]] = (),
+) -> None:
+    """Check the outputs against the inputs, then lock their folders for the command.
+
+    Called before anything is read. Every target (a file the run writes, or an
+    earlier output it removes as stale) must not be an input, lie inside an input
+    folder or be another target; no input may lie inside ``folders`` (whose files
+    are only known later). The lock of every output folder is then held until
+    the command ends, so a second run into the same folder is refused.
+    """
+    from ..output.guard import (
+        OutputLock,
+        check_output_folders,
+        check_output_paths,
+        resolve,
+    )
+    from .main import call
+
+    call(ctx, check_output_paths, targets, inputs)
+    call(ctx, check_output_folders, folders, inputs)
+    folders_of: dict[Path, str] = {}
+    for option, path in targets:
+        folders_of.setdefault(resolve(path).parent, option)
+    for folder, option in sorted(folders_of.items()):
+        lock = OutputLock(folder, option=option)
+        call(ctx, lock.acquire)
+        ctx.call_on_close(lock.release)
 
 
 class Progress:

@@ -10,14 +10,22 @@ from __future__ import annotations
 import logging
 import sys
 import traceback
-from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any, ParamSpec, TypeVar
 
 import click
 
 from .. import __version__
 
-__all__ = ["BadInputError", "CommandError", "call", "command_error", "main"]
+__all__ = [
+    "BadInputError",
+    "CommandError",
+    "CoverageGroup",
+    "call",
+    "command_error",
+    "main",
+]
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -48,6 +56,11 @@ def command_error(message: str, exit_code: int) -> CommandError:
 def _translate(ctx: click.Context, exc: BaseException) -> click.ClickException:
     from ..errors import CoverageError
 
+    param = getattr(exc, "param", None)
+    if isinstance(exc, CoverageError) and isinstance(param, str) and exc.exit_code == 2:
+        # the library names its keyword; the option of the same name fixes it
+        hint = "--" + param.replace("_", "-")
+        return click.BadParameter(str(exc), ctx=ctx, param_hint=hint)
     if isinstance(exc, CoverageError):
         return command_error(str(exc), exc.exit_code)
     if isinstance(exc, MemoryError):
@@ -78,7 +91,67 @@ def call(
         raise _translate(ctx, exc) from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _interrupted() -> int:
+    click.echo("Interrupted.", err=True)
+    return 130
+
+
+class CoverageGroup(click.Group):
+    """The group, run so that Ctrl-C exits 130 and no Python warning reaches stderr.
+
+    Click would print ``Aborted!`` and exit 1 on a Ctrl-C outside a command's
+    :func:`call` (while a command imports its libraries, say); every warning
+    raised during the run is shown as a ``note:`` line on stdout at the end.
+    """
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Run the command line; with ``standalone_mode`` exit with its code."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("default")
+                try:
+                    code = super().main(args, prog_name, complete_var, False, **extra)
+                except click.exceptions.Abort as exc:
+                    cause = exc.__cause__ or exc.__context__
+                    if isinstance(cause, KeyboardInterrupt):
+                        code = _interrupted()
+                    else:
+                        click.echo("Aborted!", err=True)
+                        code = 1
+                except click.ClickException as exc:
+                    exc.show()
+                    code = exc.exit_code
+                except KeyboardInterrupt:
+                    code = _interrupted()
+            if code != 130:
+                _echo_warnings(caught)
+        except KeyboardInterrupt:
+            code = _interrupted()
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _echo_warnings(caught: list[warnings.WarningMessage]) -> None:
+    if not caught:
+        return
+    from ..output.report import printable
+
+    seen = dict.fromkeys(str(w.message).splitlines()[0][:300] for w in caught)
+    for text in seen:
+        click.echo(printable(f"note: {text}"))
+
+
+@click.group(
+    cls=CoverageGroup, context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.option("-v", "--verbose", count=True, help="More detail on stderr.")
 @click.option(
     "-q", "--quiet", count=True, help="Less output (no summary, no progress)."

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .helpers import echo_outputs
+from .helpers import default_map_path, echo_outputs, guard_run, input_paths
 from .main import call
 from .options import lang_opt, map_path_opt, offline_map_opt, overwrite_opt
 
@@ -22,7 +22,11 @@ __all__ = ["map_"]
     type=click.Path(file_okay=False),
     help="Output folder of a previous `coverage analyze` (or `coverage plan`).",
 )
-@map_path_opt()
+@map_path_opt(
+    None,
+    "Where to write the map [default: maps/<name of the --from folder>.html; "
+    "maps/coverage.html for --from out].",
+)
 @offline_map_opt
 @click.option(
     "--proposed",
@@ -36,7 +40,7 @@ __all__ = ["map_"]
 def map_(
     ctx: click.Context,
     from_dir: str,
-    map_path: str,
+    map_path: str | None,
     offline_map: bool,
     proposed: str | None,
     lang: str,
@@ -55,13 +59,18 @@ def map_(
     from ..output.files import OutputSet
     from ..output.write import redraw_map
 
-    outputs = call(ctx, OutputSet, [Path(map_path)], overwrite=overwrite)
+    target = Path(map_path or default_map_path(from_dir))
+    inputs = input_paths(**{"from": from_dir, "proposed": proposed})
+    guard_run(ctx, targets=[("--map", target)], inputs=inputs)
+    outputs = call(
+        ctx, OutputSet, [target], overwrite=overwrite, options={target: "--map"}
+    )
 
     def run() -> list[Path]:
         with outputs:
             redraw_map(
                 from_dir,
-                outputs.path(Path(map_path)),
+                outputs.path(target),
                 lang=lang,
                 offline=offline_map,
                 proposed_path=proposed,

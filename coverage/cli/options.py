@@ -7,6 +7,8 @@ option             meaning                             used by
 --points           service-point layer (CSV or GIS)    analyze, validate, plan
 --benchmark        profile name or TOML path           analyze, map, plan
 --column KEY=COL   source column for a canonical one   analyze, validate, plan
+--layer            layer of a multi-layer commune file analyze, validate, plan
+--points-layer     layer of a multi-layer points file  analyze, validate, plan
 --crs/--points-crs CRS for a layer that declares none  analyze, validate, plan
 --kinds            point kinds that count              analyze, plan
 --out              output folder                       analyze, plan
@@ -19,6 +21,7 @@ option             meaning                             used by
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -32,6 +35,7 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 __all__ = [
     "access_opts",
     "benchmark_opt",
+    "finite_seconds",
     "input_opts",
     "kinds_opt",
     "lang_opt",
@@ -120,6 +124,15 @@ def input_opts(func: _F) -> _F:
             help="Name a source column: population=DS_2019, commune_code=MA, "
             "lat=Y, kind=LOAI ... (repeatable).",
         ),
+        click.option(
+            "--layer",
+            help="Layer of the commune file to read, when it holds several "
+            "(GeoPackage, folder of Shapefiles).",
+        ),
+        click.option(
+            "--points-layer",
+            help="Layer of the points file to read, when it holds several.",
+        ),
         click.option("--crs", help="CRS of the commune layer if it declares none."),
         click.option(
             "--points-crs",
@@ -191,6 +204,16 @@ def _positive(
     return value
 
 
+def finite_seconds(
+    ctx: click.Context, param: click.Parameter, value: float | None
+) -> float | None:
+    """Accept a finite number of seconds of at least 0.1 (not nan, inf, 0 or less)."""
+    if value is not None and not (math.isfinite(value) and value >= 0.1):
+        msg = f"{value:g} is not a number of seconds of at least 0.1 (e.g. 60)"
+        raise click.BadParameter(msg, ctx=ctx, param=param)
+    return value
+
+
 def access_opts(func: _F) -> _F:
     """Add --cell-m, --within, --zones-km, population source options, --no-access."""
     decorators = [
@@ -248,14 +271,14 @@ def access_opts(func: _F) -> _F:
 
 
 def map_path_opt(
-    default: str = "maps/coverage.html", help: str = ""
+    default: str | None = "maps/coverage.html", help: str = ""
 ) -> Callable[[_F], _F]:
-    """Return a --map PATH option with its own default."""
+    """Return a --map PATH option with its own default (None: derived)."""
     return click.option(
         "--map",
         "map_path",
         default=default,
-        show_default=True,
+        show_default=default is not None,
         type=click.Path(dir_okay=False),
         help=help or "Where to write the interactive HTML map.",
     )
@@ -269,7 +292,9 @@ offline_map_opt = click.option(
 )
 
 
-def map_opts(default: str = "maps/coverage.html", help: str = "") -> Callable[[_F], _F]:
+def map_opts(
+    default: str | None = "maps/coverage.html", help: str = ""
+) -> Callable[[_F], _F]:
     """Return a decorator adding --map, --no-map and --offline-map."""
 
     def decorate(func: _F) -> _F:

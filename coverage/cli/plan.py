@@ -8,10 +8,19 @@ from typing import Literal
 import click
 
 from ..model import DEFAULT_PLAN_CELL_M
-from .helpers import Progress, echo_outputs, map_title_for, resolve_inputs
+from .helpers import (
+    Progress,
+    default_map_path,
+    echo_outputs,
+    guard_run,
+    input_paths,
+    map_title_for,
+    resolve_inputs,
+)
 from .main import call
 from .options import (
     benchmark_opt,
+    finite_seconds,
     input_opts,
     kinds_opt,
     lang_opt,
@@ -88,13 +97,18 @@ __all__ = ["plan"]
 )
 @click.option(
     "--time-limit",
-    type=click.FloatRange(min=0.1),
+    type=float,
+    callback=finite_seconds,
     default=60.0,
     show_default=True,
     help="Solver time limit in seconds.",
 )
 @out_opt("out/plan", "Folder for proposed_points.csv, before_after.csv and plan.json.")
-@map_opts("maps/plan.html", "Map with the proposed points.")
+@map_opts(
+    None,
+    "Map with the proposed points [default: maps/<name of the --out folder>.html, "
+    "maps/plan.html for --out out/plan].",
+)
 @kinds_opt
 @click.option(
     "--cell-m",
@@ -113,6 +127,8 @@ def plan(
     boundaries: str | None,
     points: str | None,
     columns: dict[str, str],
+    layer: str | None,
+    points_layer: str | None,
     crs: str | None,
     points_crs: str | None,
     population_table: str | None,
@@ -129,7 +145,7 @@ def plan(
     method: Literal["auto", "exact", "greedy"],
     time_limit: float,
     out_dir: str,
-    map_path: str,
+    map_path: str | None,
     no_map: bool,
     offline_map: bool,
     kinds: tuple[str, ...] | None,
@@ -180,10 +196,27 @@ def plan(
         )
     verbosity = ctx.obj["verbosity"]
     boundaries, points, is_sample = resolve_inputs(ctx, boundaries, points)
+    final_map = None if no_map else Path(map_path or default_map_path(out_dir))
+    targets = [("--out", t) for t in plan_targets(out_dir, None)]
+    if final_map is not None:
+        targets.append(("--map", final_map))
+    inputs = input_paths(
+        boundaries=boundaries,
+        points=points,
+        population_table=population_table,
+        settlements=settlements,
+        candidates=candidates,
+        exclude=exclude,
+        benchmark=benchmark,
+    )
+    guard_run(ctx, targets=targets, inputs=inputs)
     bench = call(ctx, load_benchmark, benchmark)
-    final_map = None if no_map else map_path
     outputs = call(
-        ctx, OutputSet, plan_targets(out_dir, final_map), overwrite=overwrite
+        ctx,
+        OutputSet,
+        [t for _, t in targets],
+        overwrite=overwrite,
+        options={t: o for o, t in targets},
     )
     plan_access = AccessOptions(
         cell_m=cell_m, catchments=False, settlements=settlements
@@ -219,6 +252,8 @@ def plan(
         kinds=kinds,
         fix_invalid=fix_invalid,
         population_table=population_table,
+        layer=layer,
+        points_layer=points_layer,
         access=plan_access,
         on_stage=progress,
         travel=travel,

@@ -19,6 +19,8 @@ def validate(
     boundaries: str | None,
     points: str | None,
     columns: dict[str, str],
+    layer: str | None,
+    points_layer: str | None,
     crs: str | None,
     points_crs: str | None,
     population_table: str | None,
@@ -50,6 +52,8 @@ def validate(
         points_crs=points_crs,
         fix_invalid=fix_invalid,
         population_table=population_table,
+        layer=layer,
+        points_layer=points_layer,
     )
     for problem in report.fatal:
         click.echo(printable(f"error: {problem}"))

@@ -36,10 +36,13 @@ class LayerChoiceError(InputError):
 
     param = "layer"
 
-    def __init__(self, message: str, *, path: Path, layers: list[str]) -> None:
+    def __init__(
+        self, message: str, *, path: Path, layers: list[str], param: str = "layer"
+    ) -> None:
         super().__init__(message)
         self.path = path
         self.layers = list(layers)
+        self.param = param
 
 
 def _check_path(path: str | Path) -> Path:
@@ -61,13 +64,15 @@ def _check_path(path: str | Path) -> Path:
     return path
 
 
-def _read_spatial(path: Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
+def _read_spatial(
+    path: Path, *, layer: str | None = None, param: str = "layer"
+) -> gpd.GeoDataFrame:
     if path.is_file() and path.stat().st_size == 0:
         msg = f"{path}: the file is empty; export the layer again"
         raise InputError(msg)
     import pyogrio
 
-    _check_layer(path, layer)
+    _check_layer(path, layer, param=param)
     try:
         with warnings.catch_warnings():
             # GDAL notes on odd properties (lists, JSON-like text) are not for users.
@@ -86,8 +91,12 @@ def _read_spatial(path: Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
     return gdf
 
 
-def _check_layer(path: Path, layer: str | None) -> None:
-    """Refuse to guess the layer of a multi-layer file; refuse an unknown name."""
+def _check_layer(path: Path, layer: str | None, *, param: str = "layer") -> None:
+    """Refuse to guess the layer of a multi-layer file; refuse an unknown name.
+
+    ``param`` is the keyword that chooses the layer (``layer``, ``points_layer``),
+    named in the message as the option of the same name.
+    """
     import pyogrio
 
     try:
@@ -102,33 +111,36 @@ def _check_layer(path: Path, layer: str | None) -> None:
     if layer is None and len(names) > 1:
         msg = (
             f"{path}: the file holds {len(names)} layers ({shown}); choose one "
-            "with --layer NAME"
+            f"with --{param.replace('_', '-')} NAME"
         )
-        raise LayerChoiceError(msg, path=path, layers=names)
+        raise LayerChoiceError(msg, path=path, layers=names, param=param)
     if layer is not None and layer not in names:
         msg = f"{path}: no layer {layer!r} in the file; its layers are {shown}"
-        raise LayerChoiceError(msg, path=path, layers=names)
+        raise LayerChoiceError(msg, path=path, layers=names, param=param)
 
 
-def _apply_crs(gdf: gpd.GeoDataFrame, crs: str | None, *, source: str) -> None:
+def _apply_crs(
+    gdf: gpd.GeoDataFrame, crs: str | None, *, source: str, option: str = "--crs"
+) -> None:
     if crs is not None:
         try:
             target = CRS.from_user_input(crs)
         except Exception:
-            msg = f"--crs {crs!r} is not a CRS; use e.g. EPSG:4326 or EPSG:32648"
+            msg = f"{option} {crs!r} is not a CRS; use e.g. EPSG:4326 or EPSG:32648"
             raise CRSError(msg) from None
         if gdf.crs is None:
             gdf.set_crs(target, inplace=True)
         elif CRS.from_user_input(gdf.crs) != target:
             msg = (
                 f"{source}: the file declares CRS {gdf.crs.to_string()[:50]} but "
-                f"--crs says {crs}; drop --crs (it is only for files without one)"
+                f"{option} says {crs}; drop {option} (it is only for files without one)"
             )
             raise CRSError(msg)
     if gdf.crs is None:
         msg = (
             f"{source}: the layer has no coordinate reference system; set one with "
-            "--crs (e.g. --crs EPSG:4326 for lon/lat degrees, EPSG:32648 for UTM 48N)"
+            f"{option} (e.g. {option} EPSG:4326 for lon/lat degrees, EPSG:32648 for "
+            "UTM 48N)"
         )
         raise CRSError(msg)
 

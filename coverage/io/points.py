@@ -226,8 +226,8 @@ def _load_points(
             raise InputError(msg)
         frame, problems = _points_from_table(table, mapping, source=source, crs=crs)
     else:
-        gdf = _read_spatial(path, layer=layer)
-        _apply_crs(gdf, crs, source=source)
+        gdf = _read_spatial(path, layer=layer, param="points_layer")
+        _apply_crs(gdf, crs, source=source, option="--points-crs")
         mapping = _map_columns(
             [c for c in gdf.columns if c != gdf.geometry.name],
             {k: v for k, v in POINT_ALIASES.items() if k not in ("lat", "lon")},

@@ -8,6 +8,8 @@ and no partial file behind.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import math
 import os
@@ -140,9 +142,12 @@ def write_json(data: Mapping[str, object], path: str | Path) -> None:
         fh.write("\n")
 
 
+XLSX_CELL_CHARS = 32_767
+
+
 def write_xlsx(
     sheets: dict[str, pd.DataFrame], path: str | Path, *, lang: str = "en"
-) -> None:
+) -> list[str]:
     """Write tables as sheets of one Excel workbook, codes kept as text.
 
     Excel drops the leading zero of a code such as ``04552`` when it opens a CSV;
@@ -158,6 +163,12 @@ def write_xlsx(
         Destination ``.xlsx``.
     lang
         Header language, as for the CSVs.
+
+    Returns
+    -------
+    list of str
+        A note per column whose text was cut at Excel's limit of 32,767
+        characters per cell (the CSVs keep it whole).
     """
     import xlsxwriter
     import xlsxwriter.exceptions
@@ -170,12 +181,27 @@ def write_xlsx(
         "constant_memory": True,
     }
     book = xlsxwriter.Workbook(str(path), options)
+    notes: list[str] = []
     try:
         bold = book.add_format({"bold": True})
         for name, table in sheets.items():
             if table is None or len(table.columns) == 0:
                 continue
             frame = to_csv_frame(table, lang=lang)
+            for col in frame.columns:
+                if frame[col].dtype.kind not in "OU" and not isinstance(
+                    frame[col].dtype, pd.StringDtype
+                ):
+                    continue
+                text = frame[col].astype("string")
+                long = (text.str.len() > XLSX_CELL_CHARS).fillna(False).to_numpy(bool)
+                if long.any():
+                    frame[col] = text.where(~long, text.str.slice(0, XLSX_CELL_CHARS))
+                    notes.append(
+                        f"coverage.xlsx: {int(long.sum())} cell(s) of sheet "
+                        f"'{name[:31]}', column '{col}' cut at 32,767 characters "
+                        "(Excel's limit); the CSV files hold them whole"
+                    )
             sheet = book.add_worksheet(name[:31])
             sample = frame.head(200).astype("string").fillna("")
             for i, col in enumerate(frame.columns):
@@ -195,10 +221,11 @@ def write_xlsx(
             book.close()
         except xlsxwriter.exceptions.FileCreateError as exc:
             raise OSError(f"cannot write {path}: {exc}") from exc
+    return notes
 
 
 class OutputSet:
-    """A set of output files committed together.
+    """A set of output files committed together, all or nothing.
 
     Parameters
     ----------
@@ -207,6 +234,9 @@ class OutputSet:
     overwrite
         Replace existing outputs; without it any existing target is an error,
         raised before anything is computed or written.
+    options
+        The option that chose each target (``--out`` when missing), named in
+        the messages (``choose another --map path``).
 
     Examples
     --------
@@ -214,11 +244,19 @@ class OutputSet:
     ...     df.to_csv(out.path(Path(d) / "a.csv"))
     """
 
-    def __init__(self, targets: Iterable[str | Path], *, overwrite: bool) -> None:
+    def __init__(
+        self,
+        targets: Iterable[str | Path],
+        *,
+        overwrite: bool,
+        options: Mapping[Path, str] | None = None,
+    ) -> None:
         self.targets: list[Path] = []
         self.overwrite = overwrite
+        self.options = dict(options or {})
         self._staging: dict[Path, Path] = {}
         self._written: set[Path] = set()
+        self._had_outputs = False
         self.add(targets)
 
     def add(self, targets: Iterable[str | Path]) -> None:
@@ -234,11 +272,16 @@ class OutputSet:
         if existing and not self.overwrite:
             names = ", ".join(str(t) for t in existing[:4])
             more = "" if len(existing) <= 4 else f" and {len(existing) - 4} more"
+            hints = dict.fromkeys(
+                _OPTION_HINTS.get(self.options.get(t, "--out"), "--out folder")
+                for t in existing
+            )
             msg = (
                 f"{names}{more}: output exists already; pass --overwrite to replace "
-                "it or choose another --out folder"
+                f"it or choose another {' or '.join(hints)}"
             )
             raise OutputExistsError(msg)
+        self._had_outputs = self._had_outputs or bool(existing)
         self.targets += new
         if self._staging:
             self.prepare()
@@ -272,18 +315,55 @@ class OutputSet:
         return self._staging[target.parent] / target.name
 
     def commit(self) -> list[Path]:
-        """Move every written file into place; return the final paths."""
-        done = []
-        for target in self.targets:
-            if target in self._written:
-                os.replace(self._staging[target.parent] / target.name, target)
-                done.append(target)
-            elif self.overwrite and target.is_file():
-                # an output of an earlier run that this run has no content for
-                # (e.g. no point outside the communes any more) would be stale
-                target.unlink()
+        """Move every written file into place, all or nothing; return the final paths.
+
+        Existing targets (replaced ones, and with ``overwrite`` stale outputs of an
+        earlier run that this run has no content for) are first moved aside into
+        the staging folder, then the new files are moved in. On any failure the
+        new files are taken out and the old ones put back, so the previous set is
+        whole again; the staging folder and the old files go only after success.
+
+        Raises
+        ------
+        OutputError
+            When putting the old outputs back failed too (naming where they are).
+        """
+        aside: list[tuple[Path, Path]] = []
+        placed: list[Path] = []
+        try:
+            for target in self.targets:
+                stale = self.overwrite and target not in self._written
+                if (target in self._written or stale) and target.is_file():
+                    backup = self._staging[target.parent] / f".previous-{target.name}"
+                    os.replace(target, backup)
+                    aside.append((target, backup))
+            for target in self.targets:
+                if target in self._written:
+                    os.replace(self._staging[target.parent] / target.name, target)
+                    placed.append(target)
+        except BaseException:
+            self._roll_back(placed, aside)
+            raise
         self.abort()
-        return done
+        return placed
+
+    def _roll_back(self, placed: list[Path], aside: list[tuple[Path, Path]]) -> None:
+        failed: list[str] = []
+        for target in placed:
+            with contextlib.suppress(OSError):
+                target.unlink()
+        for target, backup in reversed(aside):
+            try:
+                os.replace(backup, target)
+            except OSError:
+                failed.append(f"{target} (kept as {backup})")
+        if failed:
+            self._staging = {}  # the staging folders hold the only copies now
+            msg = (
+                "writing outputs failed and the previous outputs could not all be "
+                f"put back: {', '.join(failed[:3])}; move them back by hand"
+            )
+            raise OutputError(msg) from None
 
     def abort(self) -> None:
         """Remove the staging folders and anything in them."""
@@ -304,12 +384,33 @@ class OutputSet:
         if exc_type is None:
             return
         self.abort()
-        if isinstance(exc, OSError) and not isinstance(exc, OutputError):
+        if isinstance(exc, OutputError) or not isinstance(exc, Exception):
+            return
+        kept = (
+            "the previous outputs were left unchanged"
+            if self._had_outputs
+            else "nothing was written"
+        )
+        if _disk_full(exc):
             msg = (
-                f"writing outputs failed ({exc.strerror or exc}); the previous "
-                "outputs were left unchanged"
+                "writing outputs failed: the disk is full (no space left on device); "
+                f"free some space or choose another --out folder; {kept}"
             )
             raise OutputError(msg) from None
+        if isinstance(exc, OSError):
+            msg = f"writing outputs failed ({exc.strerror or exc}); {kept}"
+            raise OutputError(msg) from None
+
+
+_OPTION_HINTS = {"--out": "--out folder", "--map": "--map path"}
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` says the disk is full (OSError, or GDAL/SQLite's words)."""
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return True
+    text = str(exc).lower()
+    return "disk is full" in text or "no space left" in text
 
 
 def _remove_dead_staging(folder: Path) -> None:

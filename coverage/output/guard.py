@@ -11,6 +11,7 @@ replacing the first one's outputs.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -20,6 +21,7 @@ from ..errors import InputError, OutputError
 __all__ = [
     "LOCK_NAME",
     "OutputLock",
+    "check_output_folders",
     "check_output_paths",
     "input_files",
     "resolve",
@@ -130,6 +132,42 @@ def check_output_paths(
         seen[key] = (option, Path(given))
 
 
+def check_output_folders(
+    folders: Iterable[tuple[str, str | Path]],
+    inputs: Iterable[tuple[str, str | Path]],
+) -> None:
+    """Refuse an input that lies inside a folder the run fills with files it names.
+
+    Parameters
+    ----------
+    folders
+        ``(option, folder)`` of folders whose files are outputs not known in
+        advance (``OUT/by_province`` of ``--by province``).
+    inputs
+        ``(option, path)`` of every file or folder the run reads.
+
+    Raises
+    ------
+    InputError
+        Naming the folder and the input inside it.
+    """
+    ins = [
+        (option, given, resolve(file))
+        for option, given in inputs
+        for file in input_files(given)
+    ]
+    for option, folder in folders:
+        real = resolve(folder)
+        for in_option, in_given, in_real in ins:
+            if _inside(in_real, real) or _key(in_real) == _key(real):
+                msg = (
+                    f"{option} {folder} would be rewritten by this run, and it holds "
+                    f"the input {in_option} {in_given}: move the input out of it or "
+                    f"choose another {option}"
+                )
+                raise InputError(msg)
+
+
 class OutputLock:
     """An exclusive lock on an output folder, held while a run writes into it.
 
@@ -141,37 +179,60 @@ class OutputLock:
     ----------
     folder
         The run's ``--out`` folder (created if missing).
+    option
+        The option that chose the folder, named in the messages.
     """
 
-    def __init__(self, folder: str | Path) -> None:
+    def __init__(self, folder: str | Path, *, option: str = "--out") -> None:
         self.folder = Path(folder)
+        self.option = option
         self._fd: int | None = None
+        self._created: list[Path] = []
 
     def acquire(self) -> None:
         """Take the lock or raise :class:`OutputError` naming the folder."""
+        missing = [p for p in (self.folder, *self.folder.parents) if not p.exists()]
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
+            self._created = missing
             fd = os.open(self.folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
+            self._remove_created()
             msg = (
                 f"{self.folder}: cannot write outputs here ({exc.strerror}); "
-                "choose a writable folder with --out"
+                f"choose a writable folder with {self.option}"
             )
             raise OutputError(msg) from None
-        if not _try_lock(fd):
+        if not _try_lock(fd) or not _still_linked(fd, self.folder / LOCK_NAME):
+            # a lock file unlinked by its releasing holder is not the lock any more
             os.close(fd)
             msg = (
                 f"{self.folder}: another coverage run is writing into this folder "
-                "right now; wait for it to finish or choose another --out"
+                f"right now; wait for it to finish or choose another {self.option}"
             )
             raise OutputError(msg)
         self._fd = fd
 
     def release(self) -> None:
-        """Release the lock (the lock file stays, empty and harmless)."""
+        """Release the lock, removing the lock file and the folders it created.
+
+        The lock file is unlinked while still locked, so a run that opened it
+        meanwhile sees it is no longer linked and refuses rather than sharing.
+        """
         if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self.folder / LOCK_NAME)
             os.close(self._fd)
             self._fd = None
+        self._remove_created()
+
+    def _remove_created(self) -> None:
+        for folder in self._created:
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        self._created = []
 
     def __enter__(self) -> OutputLock:
         self.acquire()
@@ -179,6 +240,13 @@ class OutputLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def _still_linked(fd: int, path: Path) -> bool:
+    try:
+        return os.path.samestat(os.fstat(fd), os.stat(path))
+    except OSError:
+        return False
 
 
 def _try_lock(fd: int) -> bool:

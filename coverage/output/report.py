@@ -149,7 +149,11 @@ _PROBLEM_NAMES: dict[str, dict[str, str]] = {
 }
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# C0/C1 controls and the bidirectional formatting characters (U+202A-U+202E,
+# U+2066-U+2069, U+200E/F, U+061C): a reversed name could disguise a message.
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
 
 
 def printable(text: str) -> str:

@@ -7,6 +7,7 @@ replaces the previous outputs all at once or not at all.
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
@@ -124,7 +125,9 @@ def write_outputs(
         sheets = {
             Path(name).stem: tables[name] for name in XLSX_SHEETS if name in tables
         }
-        write_xlsx(sheets, outputs.path(out_dir / "coverage.xlsx"), lang=lang)
+        cut = write_xlsx(sheets, outputs.path(out_dir / "coverage.xlsx"), lang=lang)
+        if cut:
+            analysis.summary["notes"] = [*analysis.summary.get("notes", []), *cut]
     if "summary.json" in wanted:
         summary = {**analysis.summary, "synthetic_data": bool(synthetic)}
         write_json(summary, outputs.path(out_dir / "summary.json"))
@@ -427,35 +430,45 @@ def redraw_map(
                 "point --from at its output folder"
             )
             raise InputError(msg)
+    rerun = f"rerun `coverage analyze --out {folder}` to rewrite it"
     try:
         summary = json.loads(summary_path.read_text(encoding="utf-8"))
-        layers = {name for name, _ in pyogrio.list_layers(gpkg)}
-        communes = gpd.read_file(gpkg, layer="communes", engine="pyogrio")
-        points = (
-            gpd.read_file(gpkg, layer="points", engine="pyogrio")
-            if "points" in layers
-            else None
-        )
-        zones = (
-            gpd.read_file(gpkg, layer="uncovered_zones", engine="pyogrio")
-            if "uncovered_zones" in layers
-            else None
-        )
-        proposed = (
-            gpd.read_file(gpkg, layer="proposed_points", engine="pyogrio")
-            if "proposed_points" in layers
-            else None
-        )
-    except (ValueError, pyogrio.errors.DataSourceError) as exc:
-        msg = f"{folder}: outputs unreadable ({exc}); rerun coverage analyze"
+    except (OSError, ValueError) as exc:
+        msg = f"{summary_path}: unreadable ({exc}); {rerun}"
         raise InputError(msg) from None
+    if not isinstance(summary, dict):
+        kind = type(summary).__name__.replace("NoneType", "null")
+        msg = f"{summary_path}: not a JSON object (got a {kind}); {rerun}"
+        raise InputError(msg)
+    inputs, threshold, synthetic = _summary_fields(summary, summary_path, rerun)
+    try:
+        bench = summary_benchmark(summary, origin=str(summary_path))
+    except InputError as exc:
+        raise InputError(f"{exc}; {rerun}") from None
+    try:
+        layers = {name for name, _ in pyogrio.list_layers(gpkg)}
+    except (ValueError, pyogrio.errors.DataSourceError) as exc:
+        msg = f"{gpkg}: not a readable GeoPackage ({exc}); {rerun}"
+        raise InputError(msg) from None
+    if "communes" not in layers:
+        found = ", ".join(sorted(layers)) or "none"
+        msg = f"{gpkg}: no 'communes' layer (layers: {found}); {rerun}"
+        raise InputError(msg)
+    try:
+        communes = gpd.read_file(gpkg, layer="communes", engine="pyogrio")
+        extra = {
+            name: gpd.read_file(gpkg, layer=name, engine="pyogrio")
+            if name in layers
+            else None
+            for name in ("points", "uncovered_zones", "proposed_points")
+        }
+    except (ValueError, pyogrio.errors.DataSourceError) as exc:
+        msg = f"{gpkg}: layers unreadable ({exc}); {rerun}"
+        raise InputError(msg) from None
+    points, zones, proposed = extra.values()
     if proposed_path is not None:
         proposed = read_candidates(proposed_path)
-    bench = summary_benchmark(summary)
-    access = summary.get("access") or {}
-    inputs = summary.get("inputs", {})
-    name = Path(inputs.get("communes", "")).name or folder.name
-    synthetic = bool(summary.get("synthetic_data", False))
+    name = Path(str(inputs.get("communes") or "")).name or folder.name
     title = map_title(name, bench.name, synthetic=synthetic, lang=lang)
     analysis = Analysis(
         communes=communes,
@@ -465,7 +478,7 @@ def redraw_map(
         gaps=pd.DataFrame(),
         summary=summary,
         zones=zones,
-        zone_threshold_km=access.get("zone_threshold_km"),
+        zone_threshold_km=threshold,
     )
     return write_analysis_map(
         analysis,
@@ -476,3 +489,38 @@ def redraw_map(
         synthetic=synthetic,
         proposed=proposed,
     )
+
+
+def _summary_fields(
+    summary: dict[str, object], path: Path, rerun: str
+) -> tuple[dict[str, object], float | None, bool]:
+    """Check the fields of ``summary.json`` the map reads; name the first wrong one."""
+
+    def wrong(field: str, wanted: str, value: object) -> InputError:
+        names = {"NoneType": "a null", "str": "a string", "int": "an integer"}
+        got = names.get(type(value).__name__, "a " + type(value).__name__)
+        return InputError(
+            f"{path}: field '{field}' must be {wanted}, got {got} ({value!r:.40}); "
+            + rerun
+        )
+
+    access = summary.get("access") or {}
+    if not isinstance(access, dict):
+        raise wrong("access", "an object", access)
+    inputs = summary.get("inputs") or {}
+    if not isinstance(inputs, dict):
+        raise wrong("inputs", "an object", inputs)
+    if not isinstance(inputs.get("communes") or "", str):
+        raise wrong("inputs.communes", "a path", inputs.get("communes"))
+    threshold = access.get("zone_threshold_km")
+    if threshold is not None and (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, int | float)
+        or not math.isfinite(threshold)
+        or threshold <= 0
+    ):
+        raise wrong("access.zone_threshold_km", "a positive number of km", threshold)
+    synthetic = summary.get("synthetic_data", False)
+    if not isinstance(synthetic, bool):
+        raise wrong("synthetic_data", "true or false", synthetic)
+    return inputs, None if threshold is None else float(threshold), synthetic

@@ -148,6 +148,8 @@ def load_inputs(
     points_crs: str | None,
     fix_invalid: bool,
     population_table: str | Path | None = None,
+    layer: str | None = None,
+    points_layer: str | None = None,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, list[str]]:
     """Validate and read both layers: (communes, points assigned to them, notes)."""
     from ..validate import validate_inputs
@@ -160,6 +162,8 @@ def load_inputs(
         points_crs=points_crs,
         fix_invalid=fix_invalid,
         population_table=population_table,
+        layer=layer,
+        points_layer=points_layer,
     )
     notes = list(checked.notes)
     return checked.communes.frame, checked.assigned, notes
@@ -180,6 +184,8 @@ def analyze(
     on_stage: Callable[[str], None] | None = None,
     travel: TravelOptions | None = None,
     distances: DistanceEngine | None = None,
+    layer: str | None = None,
+    points_layer: str | None = None,
 ) -> Analysis:
     """Validate and load both layers, then compute metrics and distance access.
 
@@ -212,6 +218,8 @@ def analyze(
     distances
         Where the population surface and the distances are computed (e.g.
         :class:`coverage.distributed.DaskAccess`); default here, in one process.
+    layer, points_layer
+        The layer to read from a multi-layer commune or points file.
 
     Returns
     -------
@@ -242,6 +250,8 @@ def analyze(
         points_crs=points_crs,
         fix_invalid=fix_invalid,
         population_table=population_table,
+        layer=layer,
+        points_layer=points_layer,
     )
     timings["load"] = time.perf_counter() - t0
     if kinds is not None:
@@ -365,7 +375,7 @@ def apply_access(
     ``distances`` the surface and the distances come from that engine; zones,
     catchments and the joins are computed here in both cases.
     """
-    from ..access import point_catchments, uncovered_zones
+    from ..access import check_grid_size, point_catchments, uncovered_zones
 
     bench = analysis.benchmark
     thresholds = thresholds_for(bench, options.thresholds_km)
@@ -375,6 +385,8 @@ def apply_access(
     communes = analysis.communes
     points = counted_points(analysis.points, kinds)
     timings = analysis.timings
+    if options.raster is None:
+        check_grid_size(_land_area_km2(communes), options.cell_m)
     if distances is not None:
         t0 = time.perf_counter()
         result = distances(
@@ -563,3 +575,12 @@ def _join_level_access(
             meets &= ~fails
         left["meets_access"] = meets
     return left
+
+
+def _land_area_km2(communes: gpd.GeoDataFrame) -> np.ndarray:
+    """Commune areas from the metrics (computed once), else measured."""
+    if "area_km2" in communes.columns:
+        return np.asarray(communes["area_km2"], dtype=float)
+    from ..geo import area_km2
+
+    return np.asarray(area_km2(communes), dtype=float)

@@ -65,7 +65,13 @@ def read_exclusion(path: str | Path) -> gpd.GeoDataFrame:
             f"{source}: not a readable GIS layer ({exc}); give polygons (GeoJSON, GPKG)"
         )
         raise InputError(msg) from None
-    require_crs(frame, what=f"{source} (--exclude)", operation="excluding areas")
+    require_crs(
+        frame,
+        what=f"{source} (--exclude)",
+        operation="excluding areas",
+        fix="assign its CRS in your GIS (e.g. save it as GeoJSON in EPSG:4326) and "
+        "pass it again with --exclude",
+    )
     kinds = set(frame.geometry.dropna().geom_type.unique())
     if not kinds <= {"Polygon", "MultiPolygon"}:
         msg = f"{source}: --exclude needs polygons, found {', '.join(sorted(kinds))}"

@@ -12,7 +12,7 @@ from typing import SupportsFloat
 import numpy as np
 import pandas as pd
 
-from ..benchmarks import Benchmark, DistanceRule
+from ..benchmarks import Benchmark
 from ..errors import InputError
 from ..io import KINDS
 from ..model import Analysis, PlanRun, Summary
@@ -181,26 +181,17 @@ def plan_summary(run: PlanRun, analysis: Analysis) -> Summary:
     }
 
 
-def summary_benchmark(summary: Summary) -> Benchmark:
-    """Rebuild the benchmark of a previous run from its ``summary.json``."""
-    b = summary.get("benchmark") or {}
-    try:
-        return Benchmark(
-            name=str(b["name"]),
-            title=str(b.get("title", b["name"])),
-            radius_km=b.get("radius_km"),
-            people_per_point=b.get("people_per_point"),
-            require_staffed=bool(b.get("require_staffed", True)),
-            distance_rules=tuple(
-                DistanceRule(
-                    float(r["distance_km"]),
-                    float(r["min_share"]),
-                    str(r.get("scope", "all")),
-                )
-                for r in b.get("distance_rules", [])
-            ),
-            sources=tuple(b.get("sources", [])),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        msg = f"summary.json has no usable benchmark ({exc}); rerun coverage analyze"
-        raise InputError(msg) from None
+def summary_benchmark(summary: Summary, *, origin: str = "summary.json") -> Benchmark:
+    """Rebuild the benchmark of a previous run from its ``summary.json``.
+
+    The table is checked with :func:`coverage.benchmarks.parse_benchmark` (nulls
+    mean absent), so a hand-edited summary fails naming the field.
+    """
+    from ..benchmarks import parse_benchmark
+
+    b = summary.get("benchmark")
+    if not isinstance(b, dict):
+        msg = f"{origin}: 'benchmark' must be a table; rerun coverage analyze"
+        raise InputError(msg)
+    data = {k: v for k, v in b.items() if v is not None and k != "path"}
+    return parse_benchmark(data, origin=f"{origin}: field 'benchmark'")

@@ -11,7 +11,7 @@ same p-median: keep the existing points, open ``K`` (default ``meta.json``'s ``p
 candidate sites, minimise the population-weighted sum of distances from the
 populated cells to their nearest open point.
 
-* the project: :func:`coverage.siting.solve_p_median` (reduced radius formulation,
+* the project: :func:`coverage.plan.solve_p_median` (reduced radius formulation,
   HiGHS), median of ``--repeat`` runs;
 * spopt: ``PMedian.from_cost_matrix`` on the dense cells x (existing + candidates)
   distance matrix with the existing points predefined and ``p_facilities = E + K``,
@@ -38,8 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from coverage.plan import load_instance
-from coverage.siting import solve_p_median
+from coverage.plan import load_instance, solve_p_median
 
 
 def _spopt_child(

@@ -67,6 +67,14 @@ class Benchmark:
         Distance-based access rules ("95% of population within 5 km").
     sources : tuple of str
         Where the figures come from.
+    capacity : tuple of (str, float)
+        ``[capacity]`` of the profile: default capacity per point kind, in the
+        unit of the points' capacity column (counters, staff, dossiers per day),
+        used where a point has no capacity of its own.
+    people_per_unit : float
+        ``[capacity] people_per_unit``: people one unit of capacity serves (1: the
+        capacities are people already). Load = population served / (capacity x
+        people_per_unit).
     """
 
     name: str
@@ -77,6 +85,13 @@ class Benchmark:
     distance_rules: tuple[DistanceRule, ...] = field(default_factory=tuple)
     sources: tuple[str, ...] = field(default_factory=tuple)
     path: str | None = None
+    capacity: tuple[tuple[str, float], ...] = ()
+    people_per_unit: float = 1.0
+
+    @property
+    def capacity_by_kind(self) -> dict[str, float]:
+        """Default capacity per point kind (``[capacity]`` of the profile)."""
+        return dict(self.capacity)
 
     @property
     def access_thresholds_km(self) -> tuple[float, ...]:
@@ -96,6 +111,7 @@ _TOP_KEYS = (
     "require_staffed",
     "distance_rules",
     "sources",
+    "capacity",
 )
 _RULE_KEYS = ("distance_km", "min_share", "scope")
 SCOPES = ("all", "rural", "urban")
@@ -205,6 +221,34 @@ def _parse_sources(value: Any, problems: list[str]) -> tuple[str, ...]:
     return tuple(items)
 
 
+def _parse_capacity(
+    value: Any, problems: list[str]
+) -> tuple[tuple[tuple[str, float], ...], float]:
+    from .io.points import KINDS
+
+    if not isinstance(value, dict):
+        problems.append(
+            "'capacity' must be a table such as [capacity] post_office = 3, got "
+            + _shown(value)
+        )
+        return (), 1.0
+    problems += _unknown_keys(value, (*KINDS, "people_per_unit"), where="capacity.")
+    per_kind: list[tuple[str, float]] = []
+    unit = 1.0
+    for key in (*KINDS, "people_per_unit"):
+        if key not in value:
+            continue
+        number, bad = _number(
+            value[key], key=f"capacity.{key}", bounds=(0.0, 1e10), unit=""
+        )
+        problems += [bad] if bad else []
+        if number is not None and key == "people_per_unit":
+            unit = number
+        elif number is not None:
+            per_kind.append((key, number))
+    return tuple(per_kind), unit
+
+
 def parse_benchmark(data: dict[str, Any], *, origin: str) -> Benchmark:
     """Check a profile read from TOML against the schema and build the benchmark.
 
@@ -253,6 +297,7 @@ def parse_benchmark(data: dict[str, Any], *, origin: str) -> Benchmark:
         )
     rules = _parse_rules(data.get("distance_rules", []), problems)
     sources = _parse_sources(data.get("sources", []), problems)
+    capacity, per_unit = _parse_capacity(data.get("capacity", {}), problems)
     if problems:
         msg = f"{origin}: invalid benchmark profile: " + "; ".join(problems)
         raise InputError(msg)
@@ -265,6 +310,8 @@ def parse_benchmark(data: dict[str, Any], *, origin: str) -> Benchmark:
         distance_rules=tuple(rules),
         sources=sources,
         path=origin,
+        capacity=capacity,
+        people_per_unit=per_unit,
     )
 
 

@@ -17,6 +17,7 @@ from .options import (
     map_opts,
     out_opt,
     overwrite_opt,
+    siting_opts,
 )
 
 __all__ = ["analyze"]
@@ -29,6 +30,7 @@ __all__ = ["analyze"]
 @map_opts()
 @kinds_opt
 @access_opts
+@siting_opts("analyze")
 @click.option(
     "--by",
     type=click.Choice(["province"]),
@@ -60,6 +62,8 @@ def analyze(
     settlements: str | None,
     no_rescale: bool,
     no_access: bool,
+    capacity_column: str | None,
+    access_score: str | None,
     by: str | None,
     lang: str,
     overwrite: bool,
@@ -93,6 +97,8 @@ def analyze(
     from ..pipeline import count_stages, province_map_path
 
     verbosity = ctx.obj["verbosity"]
+    if capacity_column is not None:
+        columns = {**columns, "capacity": capacity_column}
     boundaries, points, is_sample = resolve_inputs(ctx, boundaries, points)
     bench = call(ctx, load_benchmark, benchmark)
     final_map = None if no_map else map_path
@@ -131,6 +137,16 @@ def analyze(
         population_table=population_table,
         access=options,
         on_stage=progress,
+    )
+    from ..pipeline.scores import apply_scores
+
+    call(
+        ctx,
+        apply_scores,
+        result,
+        access_score=access_score,
+        thresholds_km=within_km,
+        kinds=kinds,
     )
     title = map_title_for(boundaries, bench.name, is_sample=is_sample, lang=lang)
 

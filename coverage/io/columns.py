@@ -92,6 +92,17 @@ POINT_ALIASES: dict[str, tuple[str, ...]] = {
         "public_admin",
     ),
     "operator": ("operator", "doanh_nghiep", "don_vi", "nha_cung_cap", "company"),
+    "capacity": (
+        "capacity",
+        "suc_chua",
+        "cong_suat",
+        "counters",
+        "so_quay",
+        "n_staff",
+        "so_nhan_vien",
+        "dossiers_per_day",
+        "ho_so_ngay",
+    ),
     "declared_commune_code": (
         "commune_code",
         "ma_xa",

@@ -83,7 +83,6 @@ def apply_capacity(analysis: Analysis, *, kinds: tuple[str, ...] | None = None) 
     capacity = point_capacity(points, bench)
     if capacity is None:
         return
-    people = capacity * bench.people_per_unit
     figures: dict[str, object] = {
         "source": "points' capacity column"
         if "capacity" in points.columns
@@ -95,21 +94,24 @@ def apply_capacity(analysis: Analysis, *, kinds: tuple[str, ...] | None = None) 
     catch = analysis.catchments
     if catch is not None and len(catch):
         ids = points["point_id"].astype(str).to_numpy()
-        lookup = dict(zip(ids, people, strict=True))
-        cap = catch["point_id"].astype(str).map(lookup).to_numpy(float)
+        given = catch["point_id"].astype(str).map(dict(zip(ids, capacity, strict=True)))
+        cap = given.to_numpy(float) * bench.people_per_unit
         served = catch["pop_served"].to_numpy(float)
         with np.errstate(divide="ignore", invalid="ignore"):
             load = np.where(np.isfinite(cap), served / cap, np.nan)
-        over = np.isfinite(load) & (load > 1.0)
+        # NaN (unknown capacity) compares False; zero capacity serving people: inf
+        over = load > 1.0
+        fin = np.isfinite(load)
         catch = catch.copy()
-        catch["capacity"] = cap
+        catch["capacity"] = given.to_numpy(float)
         catch["load"] = load
         catch["overloaded"] = over
         analysis.catchments = catch
         order = np.argsort(-np.where(over, load, -np.inf), kind="stable")[: over.sum()]
         figures |= {
             "n_overloaded": int(over.sum()),
-            "max_load": float(np.nanmax(load)) if np.isfinite(load).any() else None,
+            "max_load": float(np.max(load[fin])) if fin.any() else None,
+            "n_zero_capacity_serving": int(np.isinf(load).sum()),
             "pop_over_capacity": float(np.where(over, served - cap, 0.0).sum()),
             "overloaded_points": [
                 str(p)

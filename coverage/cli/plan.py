@@ -18,6 +18,7 @@ from .options import (
     map_opts,
     out_opt,
     overwrite_opt,
+    siting_opts,
 )
 
 __all__ = ["plan"]
@@ -92,6 +93,7 @@ __all__ = ["plan"]
     show_default=True,
     help="Solver time limit in seconds.",
 )
+@siting_opts("plan")
 @out_opt("out/plan", "Folder for proposed_points.csv, before_after.csv and plan.json.")
 @map_opts("maps/plan.html", "Map with the proposed points.")
 @kinds_opt
@@ -126,6 +128,10 @@ def plan(
     exclude: str | None,
     method: Literal["auto", "exact", "greedy"],
     time_limit: float,
+    objective: str | None,
+    capacity_column: str | None,
+    respect_capacity: bool,
+    new_capacity: float | None,
     out_dir: str,
     map_path: str,
     no_map: bool,
@@ -166,6 +172,9 @@ def plan(
         raise click.UsageError(
             "--candidate-source settlements needs --settlements FILE", ctx=ctx
         )
+    _check_objective(ctx, objective, add=add, target=target, capacity=respect_capacity)
+    if capacity_column is not None:
+        columns = {**columns, "capacity": capacity_column}
     verbosity = ctx.obj["verbosity"]
     boundaries, points, is_sample = resolve_inputs(ctx, boundaries, points)
     bench = call(ctx, load_benchmark, benchmark)
@@ -211,6 +220,9 @@ def plan(
         time_limit_s=time_limit,
         method=method,
         on_stage=progress,
+        objective=objective,
+        respect_capacity=respect_capacity,
+        new_capacity=new_capacity,
     )
     title = map_title_for(boundaries, bench.name, is_sample=is_sample, lang=lang)
 
@@ -235,3 +247,25 @@ def plan(
 
         click.echo(printable(format_plan(run.summary, run.proposed, lang=lang)))
         echo_outputs(written)
+
+
+def _check_objective(
+    ctx: click.Context,
+    objective: str | None,
+    *,
+    add: int | None,
+    target: str | None,
+    capacity: bool,
+) -> None:
+    needs = {"cover": "--add K", "count": "--target RULE", "median": "--add K"}
+    needs["center"] = "--add K"
+    if objective is not None and (add is None) == (needs[objective] == "--add K"):
+        raise click.UsageError(
+            f"--objective {objective} needs {needs[objective]}", ctx=ctx
+        )
+    if capacity and (add is None or objective not in (None, "cover")):
+        raise click.UsageError(
+            "--respect-capacity is capacitated covering: use it with --add K "
+            "(objective cover)",
+            ctx=ctx,
+        )

@@ -107,11 +107,17 @@ def plan_analysis(
     time_limit_s: float = 60.0,
     method: Method = "auto",
     on_stage: Callable[[str], None] | None = None,
+    objective: str | None = None,
+    respect_capacity: bool = False,
+    new_capacity: float | None = None,
 ) -> PlanRun:
     """Choose new sites for an analysed area and measure before and after.
 
     Existing points are all kept; demand is the population surface of the
-    analysis (so the plan sees the same people as the access figures).
+    analysis (so the plan sees the same people as the access figures). With an
+    ``objective`` (``cover``, ``count``, ``median``, ``center``) or
+    ``respect_capacity``, before_after.csv and plan.json also carry the objective's
+    value before and after (:mod:`coverage.pipeline.objectives`).
     """
     from ..plan import before_after, plan_from_layers
 
@@ -137,6 +143,13 @@ def plan_analysis(
         surface=surface,
         time_limit_s=time_limit_s,
         method=method,
+        objective="capacity" if respect_capacity else objective,
+        existing_capacity=_people_capacity(points, analysis.benchmark)
+        if respect_capacity
+        else None,
+        new_capacity=None
+        if new_capacity is None
+        else new_capacity * analysis.benchmark.people_per_unit,
     )
     analysis.timings["plan"] = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -159,6 +172,22 @@ def plan_analysis(
         ]
     ]
     table = names.merge(pd.DataFrame(per_commune), on="commune_code", how="right")
+    measured = "capacity" if respect_capacity else objective
+    figures = None
+    if measured is not None:
+        from .objectives import objective_before_after
+
+        values, figures = objective_before_after(
+            measured,
+            analysis.communes,
+            points,
+            proposed,
+            radius_km=radius_km,
+            cell_m=cell_m,
+            surface=surface,
+            result=result,
+        )
+        table = table.merge(values, on="commune_code", how="left")
     run = PlanRun(
         result=result,
         proposed=proposed,
@@ -167,7 +196,18 @@ def plan_analysis(
         radius_km=radius_km,
     )
     run.summary = plan_summary(run, analysis)
+    if figures is not None:
+        run.summary["objective_values"] = figures
     return run
+
+
+def _people_capacity(points: gpd.GeoDataFrame, benchmark: Benchmark) -> np.ndarray:
+    from .scores import point_capacity
+
+    cap = point_capacity(points, benchmark)
+    if cap is None:
+        return np.full(len(points), np.nan)
+    return cap * benchmark.people_per_unit
 
 
 def run_plan(
@@ -187,6 +227,9 @@ def run_plan(
     time_limit_s: float = 60.0,
     method: Method = "auto",
     on_stage: Callable[[str], None] | None = None,
+    objective: str | None = None,
+    respect_capacity: bool = False,
+    new_capacity: float | None = None,
 ) -> PlanRun:
     """Read the plan's optional layers and run :func:`plan_analysis`."""
     radius = plan_radius_km(analysis.benchmark, radius_km)
@@ -219,4 +262,7 @@ def run_plan(
         time_limit_s=time_limit_s,
         method=method,
         on_stage=on_stage,
+        objective=objective,
+        respect_capacity=respect_capacity,
+        new_capacity=new_capacity,
     )

@@ -293,7 +293,7 @@ def plan_from_layers(
             radius_m=float(radius_km) * 1000.0,
             cell_code=np.where(
                 cell_commune >= 0, codes[np.clip(cell_commune, 0, None)], ""
-            ),
+            ).astype(str),
             point_ids=points_m["point_id"].astype(str).to_numpy()
             if "point_id" in points_m.columns
             else np.arange(len(exist_xy)).astype(str),

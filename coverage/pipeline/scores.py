@@ -8,8 +8,8 @@ Run after :func:`coverage.pipeline.analyze` on its result:
   catchments (``capacity``, ``load``, ``overloaded``) and the summary;
 * :func:`apply_access_score`: the 2SFCA / E2SFCA score of every population cell
   (:mod:`coverage.access.scores`) and its population-weighted mean per commune, as
-  ``access_score`` and ``access_score_ratio`` (ratio to the area's mean) in the
-  communes and the summary.
+  ``access_score`` (supply per 1,000 people) and ``access_score_ratio`` (ratio to
+  the area's mean) in the communes and the summary.
 
 Neither changes anything when not asked for: without capacities and without
 ``--access-score`` the outputs stay as they were.
@@ -29,6 +29,7 @@ from .analyze import counted_points, thresholds_for
 
 __all__ = [
     "ACCESS_SCORE_METHODS",
+    "ACCESS_SCORE_PER",
     "N_OVERLOADED_LISTED",
     "access_score_edges_km",
     "apply_access_score",
@@ -38,6 +39,9 @@ __all__ = [
 ]
 
 ACCESS_SCORE_METHODS = ("e2sfca", "2sfca")
+#: ``access_score`` is reported per this many people (supply per 1,000 people, as
+#: physicians per 1,000): per person it would round to 0 in the tables.
+ACCESS_SCORE_PER = 1000.0
 #: Overloaded points named in the summary (the catchments list them all).
 N_OVERLOADED_LISTED = 20
 
@@ -211,7 +215,7 @@ def apply_access_score(
     placed = rows >= 0
     score[rows[placed]] = groups.score[placed]
     ratio[rows[placed]] = groups.ratio_to_mean[placed]
-    communes["access_score"] = score
+    communes["access_score"] = score * ACCESS_SCORE_PER
     communes["access_score_ratio"] = ratio
     analysis.communes = communes
     finite = np.isfinite(score)
@@ -225,7 +229,10 @@ def apply_access_score(
         if capacity is not None and n_default < len(xy)
         else "1 per point",
         "n_points_supply_1": n_default,
-        "area_mean": groups.area_mean if np.isfinite(groups.area_mean) else None,
+        "unit": "supply per 1,000 people",
+        "area_mean": groups.area_mean * ACCESS_SCORE_PER
+        if np.isfinite(groups.area_mean)
+        else None,
         "pop_no_access": float(surface.pop[res.no_access].sum()),
         "n_idle_points": int(res.idle.sum()),
         "lowest_communes": [codes[i] for i in low if finite[i]],

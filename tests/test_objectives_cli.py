@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-
 from common import LAEA_VN, points_in, square_communes, write_points_csv
+
 from coverage.access import access_scores
 from coverage.access.core import _point_arrays
 from coverage.benchmarks import load_benchmark, parse_benchmark
@@ -63,7 +63,9 @@ def line_case(tmp_path):
     ("objective", "before_km", "after_km"),
     [("median", 5.0, 1.25), ("center", 8.0, 3.0)],
 )
-def test_plan_objective_hand_computed(runner, line_case, objective, before_km, after_km):
+def test_plan_objective_hand_computed(
+    runner, line_case, objective, before_km, after_km
+):
     d = line_case
     out = d / f"o_{objective}"
     res = _run(
@@ -108,8 +110,10 @@ def test_objective_needs_add(runner, line_case):
     d = line_case
     res = runner.invoke(
         main,
-        ["plan", "-b", str(d / "c.gpkg"), "-p", str(d / "p.csv")]
-        + ["--target", "all", "--objective", "median", "--no-map"],
+        [
+            *("plan", "-b", str(d / "c.gpkg"), "-p", str(d / "p.csv")),
+            *("--target", "all", "--objective", "median", "--no-map"),
+        ],
     )
     assert res.exit_code == 2
     assert "--objective median needs --add K" in res.output
@@ -119,9 +123,11 @@ def test_respect_capacity_without_capacity_names_points(runner, line_case):
     d = line_case
     res = runner.invoke(
         main,
-        ["plan", "-b", str(d / "c.gpkg"), "-p", str(d / "p.csv")]
-        + ["--candidates", str(d / "cand.csv"), "--add", "1", "--respect-capacity"]
-        + ["--out", str(d / "cap"), "--no-map"],
+        [
+            *("plan", "-b", str(d / "c.gpkg"), "-p", str(d / "p.csv")),
+            *("--candidates", str(d / "cand.csv"), "--add", "1"),
+            *("--respect-capacity", "--out", str(d / "cap"), "--no-map"),
+        ],
     )
     assert res.exit_code == 2
     assert "have no capacity: E1" in res.output

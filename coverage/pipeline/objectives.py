@@ -73,6 +73,7 @@ def objective_before_after(
     overall: dict[str, float] = {}
     for label, sites in (("before", exist), ("after", np.vstack([exist, new]))):
         d = _nearest_km(xy, sites)[inside]
+        value: np.ndarray
         if objective in ("cover", "capacity"):
             value = np.bincount(c, weights=w * (d <= radius_km), minlength=n_c)
             total = float(value.sum())
@@ -83,7 +84,7 @@ def objective_before_after(
                 else np.zeros(0, object),
                 communes_m.geometry.to_numpy(),
             )
-            value = np.bincount(pts[pts >= 0], minlength=n_c).astype(float)
+            value = np.bincount(pts[pts >= 0], minlength=n_c) * 1.0
             total = float(len(sites))
         elif objective == "median":
             wsum = np.bincount(c, weights=w, minlength=n_c)

@@ -523,7 +523,7 @@ def before_after(
         point), each with a ``_before`` and an ``_after`` column; and the same
         figures for the whole area.
     """
-    import pandas as pd  # type: ignore[import-untyped]
+    import pandas as pd
 
     from ..geo import area_km2
     from ..metrics import people_per_point, service_radius_km

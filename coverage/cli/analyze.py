@@ -87,6 +87,7 @@ def analyze(
             -c population=DS_2019 -c commune_code=GID_3 --out ket_qua --overwrite
         coverage analyze -b vn_xa.gpkg -p diem.csv --cell-m 500 --by province
         coverage analyze -B nl-5km --within 1,2,5 --offline-map
+        coverage analyze --access-score e2sfca --within 2,3,5
     """
     from ..benchmarks import load_benchmark
     from ..model import AccessOptions

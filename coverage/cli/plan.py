@@ -147,7 +147,12 @@ def plan(
     coverage distance (maximal covering); --target RULE finds the fewest new
     points that meet a rule (set covering). Solved exactly with HiGHS within
     --time-limit, or by a lazy greedy that reports the gap it can prove; the
-    status says which. Writes proposed_points.csv (rank, lat/lon, commune, newly
+    status says which. --objective median minimises the population-weighted
+    mean distance sum P_i d_i / sum P_i with --add K new points (p-median: the
+    shortest average trip); center minimises the largest distance max d_i
+    (p-center: nobody very far); cover and count are --add and --target. With
+    --respect-capacity each point serves at most its capacity (capacitated
+    covering). Writes proposed_points.csv (rank, lat/lon, commune, newly
     covered and running total population), before_after.csv (per commune: points,
     radius, people per point and share within the distance, before and after),
     plan.json, plan.gpkg and a map with the proposals.
@@ -158,6 +163,8 @@ def plan(
         coverage plan --target 95% --radius-km 5
         coverage plan -b xa.gpkg -p diem.csv --target communes
         coverage plan --add 20 --candidates sites.csv --exclude protected.gpkg
+        coverage plan --add 5 --objective median
+        coverage plan --add 5 --respect-capacity --capacity-column so_quay
     """
     from ..benchmarks import load_benchmark
     from ..model import AccessOptions

@@ -249,7 +249,8 @@ def test_access_score_column_matches_core(runner, tmp_path, method):
         1000,
         "--out",
         out,
-        "--no-map",
+        "--map",
+        out / "map.html",
     )
     assert res.exit_code == 0, res.output
     table = pd.read_csv(out / "communes.csv", encoding="utf-8-sig", dtype={0: str})
@@ -284,3 +285,4 @@ def test_access_score_column_matches_core(runner, tmp_path, method):
     # the workbook is written from the same table
     sheet = pd.read_excel(out / "coverage.xlsx", sheet_name="communes")
     assert "access_score" in sheet.columns
+    assert '"key":"access_score"' in (out / "map.html").read_text(encoding="utf-8")

@@ -150,6 +150,30 @@ def _num(value: float | None, fmt: str) -> str:
     return "–" if value is None or pd.isna(value) else format(value, fmt)
 
 
+def _score_lines(summary: Summary, *, vi: bool) -> list[str]:
+    """Capacity load and access-score lines (only when computed)."""
+    lines = []
+    cap = summary.get("capacity")
+    if cap and "n_overloaded" in cap:
+        top = ", ".join(cap["overloaded_points"][:5])
+        text = "điểm quá tải (tải > 1)" if vi else "points overloaded (load > 1)"
+        lines.append(
+            f"  {cap['n_overloaded']:,}/{cap['n_points']:,} {text}"
+            + (f": {top}" if top else "")
+        )
+    score = summary.get("access_score")
+    if score and score.get("area_mean") is not None:
+        text = "chỉ số tiếp cận" if vi else "access score"
+        lines.append(
+            f"  {text} {score['method']}: {score['area_mean']:.3g} "
+            f"({score['unit']}); "
+            + ("thấp nhất" if vi else "lowest")
+            + ": "
+            + ", ".join(score["lowest_communes"])
+        )
+    return lines
+
+
 def format_summary(summary: Summary, *, lang: str = "en") -> str:
     """Render ``summary`` (from :func:`build_summary`) as the terminal report."""
     t = _T.get(lang, _T["en"])
@@ -251,6 +275,7 @@ def format_summary(summary: Summary, *, lang: str = "en") -> str:
                     pop=float(access.get("uncovered_population", 0.0)),
                 )
             )
+    lines.extend(_score_lines(summary, vi=lang == "vi"))
     lines.append(
         "  "
         + t["failing"].format(

@@ -92,6 +92,16 @@ POINT_ALIASES: dict[str, tuple[str, ...]] = {
         "public_admin",
     ),
     "operator": ("operator", "doanh_nghiep", "don_vi", "nha_cung_cap", "company"),
+    "declared_commune_code": (
+        "commune_code",
+        "ma_xa",
+        "maxa",
+        "ma_phuong_xa",
+        "ma_dvhc",
+    ),
+    "lat": ("lat", "latitude", "vi_do", "vido", "y"),
+    "lon": ("lon", "lng", "long", "longitude", "kinh_do", "kinhdo", "x"),
+    # last: the list of valid keys in messages keeps its order
     "capacity": (
         "capacity",
         "suc_chua",
@@ -103,15 +113,6 @@ POINT_ALIASES: dict[str, tuple[str, ...]] = {
         "dossiers_per_day",
         "ho_so_ngay",
     ),
-    "declared_commune_code": (
-        "commune_code",
-        "ma_xa",
-        "maxa",
-        "ma_phuong_xa",
-        "ma_dvhc",
-    ),
-    "lat": ("lat", "latitude", "vi_do", "vido", "y"),
-    "lon": ("lon", "lng", "long", "longitude", "kinh_do", "kinhdo", "x"),
 }
 
 

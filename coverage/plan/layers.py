@@ -458,6 +458,12 @@ def _solve_objective(
     if res.status == "infeasible":
         msg = f"the {_OBJECTIVE_PROBLEMS[objective]} plan cannot be met: {res.detail}"
         raise InputError(msg)
+    if res.status == "feasible" and objective in ("median", "center"):
+        res.detail += (
+            f" ({len(cand_xy):,} candidates, {int((pop > 0).sum()):,} populated "
+            "cells: fewer candidates with --max-candidates, a coarser --cell-m or a "
+            "longer --time-limit prove the optimum sooner)"
+        )
     sel = np.asarray(res.selected, dtype=np.int64)
     covered = covered_by(demand_xy, exist_xy, radius_m)
     gains = np.zeros(len(sel))

@@ -3,7 +3,7 @@
 Usage::
 
     python bench/bench_siting.py INSTANCE_DIR [--k K] [--time-limit S] [--repeat N]
-        [--no-spopt] [--spopt-time-limit S] [--spopt-memory-gb G]
+        [--no-spopt] [--spopt-time-limit S] [--spopt-memory-gb G] [--fallback DIR]
 
 INSTANCE_DIR is in the format of /work/shared/bench/README.md (demand.csv,
 existing.csv, candidates.csv, meta.json, made by make_instance.py). Both solve the
@@ -11,13 +11,15 @@ same p-median: keep the existing points, open ``K`` (default ``meta.json``'s ``p
 candidate sites, minimise the population-weighted sum of distances from the
 populated cells to their nearest open point.
 
-* the project: :func:`coverage.siting.solve_p_median` (reduced radius formulation,
+* the project: :func:`coverage.plan.solve_p_median` (reduced radius formulation,
   HiGHS), median of ``--repeat`` runs;
 * spopt: ``PMedian.from_cost_matrix`` on the dense cells x (existing + candidates)
   distance matrix with the existing points predefined and ``p_facilities = E + K``,
   solved by CBC through pulp, in a child process bounded by ``--spopt-time-limit``
   (wall clock, model building included) and ``--spopt-memory-gb`` (address space),
   so that an instance spopt cannot handle ends cleanly with what was measured.
+  With ``--fallback SMALL_DIR`` the same comparison then runs, in the same call, on
+  a smaller instance spopt can finish (e.g. medium, then small).
 
 Cells without population are given to neither (they add nothing to the objective).
 spopt, pulp and CBC come from the ``peers`` extra: ``pip install -e '.[peers]'``.
@@ -38,8 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from coverage.plan import load_instance
-from coverage.siting import solve_p_median
+from coverage.plan import load_instance, solve_p_median
 
 
 def _spopt_child(
@@ -142,15 +143,32 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-spopt", action="store_true")
     ap.add_argument("--spopt-time-limit", type=float, default=900.0, help="seconds")
     ap.add_argument("--spopt-memory-gb", type=float, default=12.0)
+    ap.add_argument(
+        "--fallback",
+        type=Path,
+        default=None,
+        help="a smaller instance compared too, in the same run, when spopt does not "
+        "finish the first one (out of memory or time)",
+    )
     a = ap.parse_args(argv)
+    state = _compare(a.instance, a)
+    if state not in ("done", "absent", "skipped") and a.fallback is not None:
+        print(
+            f"\nspopt did not finish on {a.instance.name}; comparing on the smaller "
+            f"instance {a.fallback.name} (spopt limit {a.spopt_time_limit:g} s):"
+        )
+        _compare(a.fallback, a)
+    return 0
 
-    inst = load_instance(a.instance)
+
+def _compare(path: Path, a: argparse.Namespace) -> str:
+    inst = load_instance(path)
     k = inst.p if a.k is None else a.k
     live = inst.demand_pop > 0
     dxy, pop = inst.demand_xy[live], inst.demand_pop[live]
     n_fac = len(inst.existing_xy) + len(inst.candidate_xy)
     print(
-        f"instance {inst.meta.get('name', a.instance)}: {int(live.sum()):,} populated "
+        f"instance {inst.meta.get('name', path)}: {int(live.sum()):,} populated "
         f"cells, {len(inst.existing_xy)} existing (kept), "
         f"{len(inst.candidate_xy):,} candidates, K = {k}; dense matrix for spopt "
         f"{int(live.sum()) * n_fac:,} cells x sites"
@@ -177,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{res.objective_before / pop.sum():,.1f} m)"
     )
     if a.no_spopt:
-        return 0
+        return "skipped"
     sp = _run_spopt(
         dxy,
         pop,
@@ -189,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     if sp["state"] == "absent":
         print("spopt       : not importable (pip install -e '.[peers]'); skipped")
-        return 0
+        return "absent"
     built = (
         "" if sp.get("build_s") is None else f"; model built in {sp['build_s']:.1f} s"
     )
@@ -215,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
             f"speed-up    : more than {sp['elapsed_s'] / ours_s:,.0f}x "
             "(spopt unfinished)"
         )
-    return 0
+    return str(sp["state"])
 
 
 if __name__ == "__main__":

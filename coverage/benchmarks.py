@@ -109,6 +109,14 @@ class Benchmark:
         Travel-time rules ("100% within 20 minutes by car"); they need ``--roads``.
     title_vi : str or None
         The title in Vietnamese (``--lang vi``); None falls back to ``title``.
+    capacity : tuple of (str, float)
+        ``[capacity]`` of the profile: default capacity per point kind, in the
+        unit of the points' capacity column (counters, staff, dossiers per day),
+        used where a point has no capacity of its own.
+    people_per_unit : float
+        ``[capacity] people_per_unit``: people one unit of capacity serves (1: the
+        capacities are people already). Load = population served / (capacity x
+        people_per_unit).
     """
 
     name: str
@@ -122,9 +130,17 @@ class Benchmark:
     time_rules: tuple[TimeRule, ...] = field(default_factory=tuple)
     title_vi: str | None = None
 
+    capacity: tuple[tuple[str, float], ...] = ()
+    people_per_unit: float = 1.0
+
     def title_in(self, lang: str) -> str:
         """Return the title in ``lang`` (``title_vi`` for ``"vi"`` when given)."""
         return self.title_vi if lang == "vi" and self.title_vi else self.title
+
+    @property
+    def capacity_by_kind(self) -> dict[str, float]:
+        """Default capacity per point kind (``[capacity]`` of the profile)."""
+        return dict(self.capacity)
 
     @property
     def access_thresholds_km(self) -> tuple[float, ...]:
@@ -146,6 +162,7 @@ _TOP_KEYS = (
     "distance_rules",
     "time_rules",
     "sources",
+    "capacity",
 )
 _RULE_KEYS = ("distance_km", "min_share", "scope")
 _TIME_RULE_KEYS = ("minutes", "min_share", "mode")
@@ -308,6 +325,34 @@ def _parse_sources(value: Any, problems: list[str]) -> tuple[str, ...]:
     return tuple(items)
 
 
+def _parse_capacity(
+    value: Any, problems: list[str]
+) -> tuple[tuple[tuple[str, float], ...], float]:
+    from .io.points import KINDS
+
+    if not isinstance(value, dict):
+        problems.append(
+            "'capacity' must be a table such as [capacity] post_office = 3, got "
+            + _shown(value)
+        )
+        return (), 1.0
+    problems += _unknown_keys(value, (*KINDS, "people_per_unit"), where="capacity.")
+    per_kind: list[tuple[str, float]] = []
+    unit = 1.0
+    for key in (*KINDS, "people_per_unit"):
+        if key not in value:
+            continue
+        number, bad = _number(
+            value[key], key=f"capacity.{key}", bounds=(0.0, 1e10), unit=""
+        )
+        problems += [bad] if bad else []
+        if number is not None and key == "people_per_unit":
+            unit = number
+        elif number is not None:
+            per_kind.append((key, number))
+    return tuple(per_kind), unit
+
+
 def parse_benchmark(data: dict[str, Any], *, origin: str) -> Benchmark:
     """Check a profile read from TOML against the schema and build the benchmark.
 
@@ -360,6 +405,7 @@ def parse_benchmark(data: dict[str, Any], *, origin: str) -> Benchmark:
     rules = _parse_rules(data.get("distance_rules", []), problems)
     time_rules = _parse_time_rules(data.get("time_rules", []), problems)
     sources = _parse_sources(data.get("sources", []), problems)
+    capacity, per_unit = _parse_capacity(data.get("capacity", {}), problems)
     if problems:
         msg = f"{origin}: invalid benchmark profile: " + "; ".join(problems)
         raise InputError(msg)
@@ -374,6 +420,8 @@ def parse_benchmark(data: dict[str, Any], *, origin: str) -> Benchmark:
         path=origin,
         time_rules=tuple(time_rules),
         title_vi=title_vi if isinstance(title_vi, str) else None,
+        capacity=capacity,
+        people_per_unit=per_unit,
     )
 
 

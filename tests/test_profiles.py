@@ -28,7 +28,7 @@ from coverage.errors import InputError
 
 KEYS = (
     "valid keys: name, title, title_vi, radius_km, people_per_point, require_staffed, "
-    "distance_rules, time_rules, sources"
+    "distance_rules, time_rules, sources, capacity"
 )
 RULE_KEYS = "valid keys: distance_km, min_share, scope"
 RADIUS = "'radius_km' must be a number of km from 0.001 to 20,000"

@@ -1,4 +1,4 @@
-"""Tests of capacity load and floating-catchment scores (coverage.scores)."""
+"""Tests of capacity load and floating-catchment scores (coverage.access.scores)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ from hypothesis import strategies as st
 from scipy import sparse
 from scipy.spatial.distance import cdist
 
-from coverage.errors import InputError
-from coverage.scores import (
+from coverage.access.scores import (
     LUO_QI_WEIGHTS,
     access_scores,
     aggregate_scores,
@@ -25,6 +24,7 @@ from coverage.scores import (
     two_step_fca,
     zone_edges,
 )
+from coverage.errors import InputError
 
 # three cells on a line and two points: hand-computable
 CELLS = np.array([[0.0, 0.0], [1000.0, 0.0], [3000.0, 0.0]])

@@ -1,4 +1,4 @@
-"""Tests of p-median, p-center and capacitated covering (coverage.siting)."""
+"""Tests of p-median, p-center and capacitated covering (coverage.plan.objectives)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.spatial.distance import cdist
 
-from coverage import siting
 from coverage.errors import InputError
-from coverage.siting import solve_capacitated_cover, solve_p_center, solve_p_median
+from coverage.plan import objectives as siting
+from coverage.plan.objectives import (
+    solve_capacitated_cover,
+    solve_p_center,
+    solve_p_median,
+)
 
 # three cells on a line, one existing point, two candidate sites: hand-computable
 CELLS = np.array([[0.0, 0.0], [1000.0, 0.0], [3000.0, 0.0]])

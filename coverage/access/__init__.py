@@ -15,8 +15,9 @@ Two layers, as in spopt but always metric:
 The modules, by job: :mod:`~coverage.access.core` (the data types and shared
 helpers), :mod:`~coverage.access.surface` (population surfaces),
 :mod:`~coverage.access.distance` (distances and their aggregates),
-:mod:`~coverage.access.zones`, :mod:`~coverage.access.catchments` and
-:mod:`~coverage.access.rules`. Every name is importable from ``coverage.access``.
+:mod:`~coverage.access.zones`, :mod:`~coverage.access.catchments`,
+:mod:`~coverage.access.rules` and :mod:`~coverage.access.scores` (capacity load,
+2SFCA/E2SFCA access scores). Every name is importable from ``coverage.access``.
 
 Every distance is a straight line measured in the metric CRS of the communes (their
 UTM zone unless they are already projected in metres); lon/lat input is projected
@@ -86,6 +87,23 @@ from .rules import (
     rule_passes,
     rule_share,
 )
+from .scores import (
+    LUO_QI_WEIGHTS,
+    CapacityLoad,
+    CostPairs,
+    FCAResult,
+    GroupScores,
+    access_scores,
+    aggregate_scores,
+    capacity_load,
+    enhanced_two_step_fca,
+    floating_catchment,
+    neighbour_pairs,
+    pairs_from_cost_matrix,
+    step_weights,
+    two_step_fca,
+    zone_edges,
+)
 from .surface import _CHUNK_CELLS as _CHUNK_CELLS
 from .surface import _EDGE_EPS_M as _EDGE_EPS_M
 from .surface import _QUANTUM as _QUANTUM
@@ -112,16 +130,28 @@ __all__ = [
     "FOOTPRINT_CELL",
     "FOOTPRINT_COMMUNE",
     "FOOTPRINT_POINT",
+    "LUO_QI_WEIGHTS",
     "RULE_TOLERANCE",
     "ZONE_COLUMNS",
     "AccessResult",
+    "CapacityLoad",
+    "CostPairs",
+    "FCAResult",
+    "GroupScores",
     "PopulationSurface",
+    "access_scores",
     "aggregate_access",
+    "aggregate_scores",
     "build_population_grid",
+    "capacity_load",
     "check_grid_size",
     "compute_access",
+    "enhanced_two_step_fca",
     "evaluate_distance_rules",
+    "floating_catchment",
     "nearest_distance_m",
+    "neighbour_pairs",
+    "pairs_from_cost_matrix",
     "point_catchments",
     "population_from_raster",
     "population_from_settlements",
@@ -133,7 +163,10 @@ __all__ = [
     "rule_passes",
     "rule_share",
     "share_within",
+    "step_weights",
     "threshold_label",
+    "two_step_fca",
     "uncovered_zones",
     "weighted_quantile",
+    "zone_edges",
 ]

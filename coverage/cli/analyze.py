@@ -27,6 +27,7 @@ from .options import (
     out_opt,
     overwrite_opt,
     scheduler_opts,
+    siting_opts,
     travel_options,
 )
 
@@ -49,6 +50,7 @@ __all__ = ["analyze"]
 @kinds_opt
 @access_opts
 @travel_options
+@siting_opts("analyze")
 @click.option(
     "--by",
     type=click.Choice(["province"]),
@@ -92,6 +94,8 @@ def analyze(
     travel_profile: str | None,
     within_min: tuple[float, ...] | None,
     zones_min: float | None,
+    capacity_column: str | None,
+    access_score: str | None,
     by: str | None,
     scheduler: str | None,
     parts: str | None,
@@ -122,6 +126,7 @@ def analyze(
             --barriers data/roads/roads.gpkg --mode motorbike
         coverage analyze -b /shared/xa.gpkg -p /shared/diem.csv --by province \\
             --scheduler tcp://10.0.0.5:8786
+        coverage analyze --access-score e2sfca --within 2,3,5
     """
     from ..benchmarks import load_benchmark
     from ..i18n import format_text, label
@@ -133,6 +138,8 @@ def analyze(
     from ..pipeline import count_stages, province_map_path
 
     verbosity = ctx.obj["verbosity"]
+    if capacity_column is not None:
+        columns = {**columns, "capacity": capacity_column}
     boundaries, points, is_sample = resolve_inputs(ctx, boundaries, points)
     final_map = None if no_map else Path(map_path or default_map_path(out_dir))
     by_province = by == "province"
@@ -223,6 +230,16 @@ def analyze(
         on_stage=progress,
         travel=travel,
         distances=distances,
+    )
+    from ..pipeline.scores import apply_scores
+
+    call(
+        ctx,
+        apply_scores,
+        result,
+        access_score=access_score,
+        thresholds_km=within_km,
+        kinds=kinds,
     )
     title = map_title_for(boundaries, bench.name, is_sample=is_sample, lang=lang)
 

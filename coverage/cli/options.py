@@ -49,6 +49,7 @@ __all__ = [
     "parse_km_list",
     "parse_min_list",
     "scheduler_opts",
+    "siting_opts",
     "travel_options",
 ]
 
@@ -430,3 +431,65 @@ def scheduler_opts(func: _F) -> _F:
         ),
     ]
     return _stack(func, decorators)
+
+
+def siting_opts(command: str) -> Callable[[_F], _F]:
+    """Capacity, access-score (analyze) and objective (plan) options.
+
+    ``--capacity-column NAME`` (both), ``--access-score`` (``command="analyze"``),
+    ``--objective``, ``--respect-capacity`` and ``--new-capacity`` (``"plan"``).
+    """
+    capacity = click.option(
+        "--capacity-column",
+        metavar="NAME",
+        help="Points' capacity column (counters, staff or dossiers per day) "
+        "[default: recognised as capacity, suc_chua, counters, so_quay, n_staff, "
+        "dossiers_per_day...; else the benchmark's [capacity] per kind]. Load = "
+        "population served / (capacity x people_per_unit); above 1 = overloaded.",
+    )
+    if command == "analyze":
+        return lambda func: _stack(
+            func,
+            [
+                capacity,
+                click.option(
+                    "--access-score",
+                    type=click.Choice(["e2sfca", "2sfca"]),
+                    help="Floating-catchment access score per cell and commune: "
+                    "R_j = S_j / sum_i P_i W(d_ij) per point (S_j = capacity, or 1), "
+                    "A_i = sum_j R_j W(d_ij) per cell, population-weighted per "
+                    "commune (access_score, access_score_ratio to the area mean). "
+                    "2sfca: W = 1 up to the largest --within; e2sfca: W = 1, 0.68, "
+                    "0.22 in three zones (three --within values are the edges, "
+                    "else the largest split in thirds).",
+                ),
+            ],
+        )
+    return lambda func: _stack(
+        func,
+        [
+            click.option(
+                "--objective",
+                type=click.Choice(["cover", "count", "median", "center"]),
+                help="cover: most people within the distance with --add K new "
+                "points (max sum P_i covered); count: fewest new points meeting "
+                "--target; median: K new points minimising the population-weighted "
+                "mean distance sum P_i d_i / sum P_i (p-median); center: K new "
+                "points minimising the largest distance max d_i (p-center). "
+                "[default: cover with --add, count with --target]",
+            ),
+            capacity,
+            click.option(
+                "--respect-capacity",
+                is_flag=True,
+                help="With --add K: capacitated covering, every point serves at "
+                "most its capacity within the distance (people may be split).",
+            ),
+            click.option(
+                "--new-capacity",
+                type=click.FloatRange(min=0.0),
+                help="Capacity of each new point, in the capacity column's unit "
+                "[default: the median of the existing points].",
+            ),
+        ],
+    )

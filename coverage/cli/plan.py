@@ -27,6 +27,7 @@ from .options import (
     map_opts,
     out_opt,
     overwrite_opt,
+    siting_opts,
     travel_options,
 )
 
@@ -103,6 +104,7 @@ __all__ = ["plan"]
     show_default=True,
     help="Solver time limit in seconds.",
 )
+@siting_opts("plan")
 @out_opt("out/plan", "Folder for proposed_points.csv, before_after.csv and plan.json.")
 @map_opts(
     None,
@@ -144,6 +146,10 @@ def plan(
     exclude: str | None,
     method: Literal["auto", "exact", "greedy"],
     time_limit: float,
+    objective: str | None,
+    capacity_column: str | None,
+    respect_capacity: bool,
+    new_capacity: float | None,
     out_dir: str,
     map_path: str | None,
     no_map: bool,
@@ -168,7 +174,12 @@ def plan(
     coverage distance (maximal covering); --target RULE finds the fewest new
     points that meet a rule (set covering). Solved exactly with HiGHS within
     --time-limit, or by a lazy greedy that reports the gap it can prove; the
-    status says which. Writes proposed_points.csv (rank, lat/lon, commune, newly
+    status says which. --objective median minimises the population-weighted
+    mean distance sum P_i d_i / sum P_i with --add K new points (p-median: the
+    shortest average trip); center minimises the largest distance max d_i
+    (p-center: nobody very far); cover and count are --add and --target. With
+    --respect-capacity each point serves at most its capacity (capacitated
+    covering). Writes proposed_points.csv (rank, lat/lon, commune, newly
     covered and running total population), before_after.csv (per commune: points,
     radius, people per point and share within the distance, before and after),
     plan.json, plan.gpkg and a map with the proposals.
@@ -180,6 +191,8 @@ def plan(
         coverage plan -b xa.gpkg -p diem.csv --target communes
         coverage plan --add 20 --candidates sites.csv --exclude protected.gpkg
         coverage plan --add 10 --roads data/roads/roads.gpkg --within-min 30
+        coverage plan --add 5 --objective median
+        coverage plan --add 5 --respect-capacity --capacity-column so_quay
     """
     from ..benchmarks import load_benchmark
     from ..model import AccessOptions, TravelOptions
@@ -194,6 +207,9 @@ def plan(
         raise click.UsageError(
             "--candidate-source settlements needs --settlements FILE", ctx=ctx
         )
+    _check_objective(ctx, objective, add=add, target=target, capacity=respect_capacity)
+    if capacity_column is not None:
+        columns = {**columns, "capacity": capacity_column}
     verbosity = ctx.obj["verbosity"]
     boundaries, points, is_sample = resolve_inputs(ctx, boundaries, points)
     final_map = None if no_map else Path(map_path or default_map_path(out_dir))
@@ -276,6 +292,9 @@ def plan(
         method=method,
         on_stage=progress,
         within_min=within_min[0] if within_min else None,
+        objective=objective,
+        respect_capacity=respect_capacity,
+        new_capacity=new_capacity,
     )
     title = map_title_for(boundaries, bench.name, is_sample=is_sample, lang=lang)
 
@@ -300,3 +319,25 @@ def plan(
 
         click.echo(printable(format_plan(run.summary, run.proposed, lang=lang)))
         echo_outputs(written, lang=lang)
+
+
+def _check_objective(
+    ctx: click.Context,
+    objective: str | None,
+    *,
+    add: int | None,
+    target: str | None,
+    capacity: bool,
+) -> None:
+    needs = {"cover": "--add K", "count": "--target RULE", "median": "--add K"}
+    needs["center"] = "--add K"
+    if objective is not None and (add is None) == (needs[objective] == "--add K"):
+        raise click.UsageError(
+            f"--objective {objective} needs {needs[objective]}", ctx=ctx
+        )
+    if capacity and (add is None or objective not in (None, "cover")):
+        raise click.UsageError(
+            "--respect-capacity is capacitated covering: use it with --add K "
+            "(objective cover)",
+            ctx=ctx,
+        )

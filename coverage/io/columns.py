@@ -101,6 +101,18 @@ POINT_ALIASES: dict[str, tuple[str, ...]] = {
     ),
     "lat": ("lat", "latitude", "vi_do", "vido", "y"),
     "lon": ("lon", "lng", "long", "longitude", "kinh_do", "kinhdo", "x"),
+    # last: the list of valid keys in messages keeps its order
+    "capacity": (
+        "capacity",
+        "suc_chua",
+        "cong_suat",
+        "counters",
+        "so_quay",
+        "n_staff",
+        "so_nhan_vien",
+        "dossiers_per_day",
+        "ho_so_ngay",
+    ),
 }
 
 

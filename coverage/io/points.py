@@ -315,6 +315,20 @@ def _points_from_table(
         else:
             out[key] = False
     out["operator"] = text("operator", "")
+    if "capacity" in mapping:
+        cap, bad_cap = parse_number(table[mapping["capacity"]].reset_index(drop=True))
+        bad_cap |= (cap < 0).to_numpy() | np.isinf(cap.to_numpy())
+        for i in np.flatnonzero(bad_cap)[:20]:
+            problems.append(
+                Problem(
+                    source,
+                    row_label(i),
+                    f"capacity {_shown(table[mapping['capacity']].iloc[i])} is not a "
+                    "number >= 0",
+                    "write the counters, staff or dossiers per day, or leave it blank",
+                )
+            )
+        out["capacity"] = cap.where(~bad_cap).to_numpy(float)
     if "declared_commune_code" in mapping:
         out["declared_commune_code"] = _code_text(
             text("declared_commune_code", "")

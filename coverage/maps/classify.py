@@ -289,4 +289,33 @@ def _layer_specs(
             False,
         )
     )
+    if "access_score_ratio" in communes.columns:
+        specs.append(_access_score_spec(communes, lang))
     return specs, share_col
+
+
+#: Access score relative to the area's mean (higher is better).
+ACCESS_SCORE_BINS: tuple[Bin, ...] = (
+    Bin("access_high", "#1a9850", 1.25, math.inf),
+    Bin("access_mean", "#91cf60", 0.8, 1.25),
+    Bin("access_low", "#fc8d59", 0.5, 0.8),
+    Bin("access_very_low", "#d73027", -math.inf, 0.5),
+)
+
+
+def _access_score_spec(communes: pd.DataFrame, lang: str) -> LayerSpec:
+    vi = lang == "vi"
+    ratio = communes["access_score_ratio"].to_numpy(float)
+    texts = (
+        ("≥ 1,25 × trung bình", "0,8–1,25 × trung bình", "0,5–0,8 ×", "< 0,5 ×")
+        if vi
+        else ("≥ 1.25 × the mean", "0.8–1.25 × the mean", "0.5–0.8 ×", "< 0.5 ×")
+    )
+    return LayerSpec(
+        "access_score",
+        "Chỉ số tiếp cận (2SFCA)" if vi else "Access score (floating catchment)",
+        ACCESS_SCORE_BINS,
+        classify_share(ratio, ACCESS_SCORE_BINS),
+        texts,
+        False,
+    )

@@ -178,6 +178,30 @@ def _num(value: float | None, fmt: str, lang: str = "en") -> str:
     return "–" if value is None or pd.isna(value) else number(value, fmt, lang)
 
 
+def _score_lines(summary: Summary, *, vi: bool) -> list[str]:
+    """Capacity load and access-score lines (only when computed)."""
+    lines = []
+    cap = summary.get("capacity")
+    if cap and "n_overloaded" in cap:
+        top = ", ".join(cap["overloaded_points"][:5])
+        text = "điểm quá tải (tải > 1)" if vi else "points overloaded (load > 1)"
+        lines.append(
+            f"  {cap['n_overloaded']:,}/{cap['n_points']:,} {text}"
+            + (f": {top}" if top else "")
+        )
+    score = summary.get("access_score")
+    if score and score.get("area_mean") is not None:
+        text = "chỉ số tiếp cận" if vi else "access score"
+        lines.append(
+            f"  {text} {score['method']}: {score['area_mean']:.3g} "
+            f"({score['unit']}); "
+            + ("thấp nhất" if vi else "lowest")
+            + ": "
+            + ", ".join(score["lowest_communes"])
+        )
+    return lines
+
+
 def format_summary(
     summary: Summary, *, lang: str = "en", benchmark: Benchmark | None = None
 ) -> str:
@@ -320,6 +344,7 @@ def format_summary(
     from .travel import travel_lines
 
     lines.extend(travel_lines(summary, lang=lang))
+    lines.extend(_score_lines(summary, vi=lang == "vi"))
     lines.append(
         "  "
         + fill(

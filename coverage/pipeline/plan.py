@@ -113,6 +113,9 @@ def plan_analysis(
     method: Method = "auto",
     on_stage: Callable[[str], None] | None = None,
     within_min: float | None = None,
+    objective: str | None = None,
+    respect_capacity: bool = False,
+    new_capacity: float | None = None,
 ) -> PlanRun:
     """Choose new sites for an analysed area and measure before and after.
 
@@ -120,7 +123,10 @@ def plan_analysis(
     analysis (so the plan sees the same people as the access figures), and its
     cell size (``AccessOptions.cell_m`` of the analysis) is the plan's. With
     ``within_min`` (an analysis with ``--roads``) a site covers the cells that
-    reach it within that many minutes instead of ``radius_km``.
+    reach it within that many minutes instead of ``radius_km``. With an
+    ``objective`` (``cover``, ``count``, ``median``, ``center``) or
+    ``respect_capacity``, before_after.csv and plan.json also carry the objective's
+    value before and after (:mod:`coverage.pipeline.objectives`).
 
     Raises
     ------
@@ -163,6 +169,13 @@ def plan_analysis(
         time_limit_s=time_limit_s,
         method=method,
         cover_fn=cover_fn,
+        objective="capacity" if respect_capacity else objective,
+        existing_capacity=_people_capacity(points, analysis.benchmark)
+        if respect_capacity
+        else None,
+        new_capacity=None
+        if new_capacity is None
+        else new_capacity * analysis.benchmark.people_per_unit,
     )
     analysis.timings["plan"] = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -186,6 +199,22 @@ def plan_analysis(
         ]
     ]
     table = names.merge(pd.DataFrame(per_commune), on="commune_code", how="right")
+    measured = "capacity" if respect_capacity else objective
+    figures = None
+    if measured is not None:
+        from .objectives import objective_before_after
+
+        values, figures = objective_before_after(
+            measured,
+            analysis.communes,
+            points,
+            proposed,
+            radius_km=radius_km,
+            cell_m=cell_m,
+            surface=surface,
+            result=result,
+        )
+        table = table.merge(values, on="commune_code", how="left")
     run = PlanRun(
         result=result,
         proposed=proposed,
@@ -197,7 +226,18 @@ def plan_analysis(
     if within_min is not None:
         run.summary["radius_km"] = None
         run.summary["within_min"] = float(within_min)
+    if figures is not None:
+        run.summary["objective_values"] = figures
     return run
+
+
+def _people_capacity(points: gpd.GeoDataFrame, benchmark: Benchmark) -> np.ndarray:
+    from .scores import point_capacity
+
+    cap = point_capacity(points, benchmark)
+    if cap is None:
+        return np.full(len(points), np.nan)
+    return cap * benchmark.people_per_unit
 
 
 def run_plan(
@@ -217,6 +257,9 @@ def run_plan(
     method: Method = "auto",
     on_stage: Callable[[str], None] | None = None,
     within_min: float | None = None,
+    objective: str | None = None,
+    respect_capacity: bool = False,
+    new_capacity: float | None = None,
 ) -> PlanRun:
     """Read the plan's optional layers and run :func:`plan_analysis`.
 
@@ -268,4 +311,7 @@ def run_plan(
         method=method,
         on_stage=on_stage,
         within_min=within_min,
+        objective=objective,
+        respect_capacity=respect_capacity,
+        new_capacity=new_capacity,
     )

@@ -19,9 +19,11 @@ greedy result is reported as optimal only when its value reaches a proven bound.
 
 Modules: :mod:`~coverage.plan.matrix` (coverage matrix and reduction),
 :mod:`~coverage.plan.greedy` (lazy greedy and its bounds),
-:mod:`~coverage.plan.solvers` (MCLP, LSCP, commune rule), :mod:`~coverage.plan.sites`
-(demand and candidate sites), :mod:`~coverage.plan.layers` (array and GeoDataFrame
-adapters) and :mod:`~coverage.plan.instance` (bench instances).
+:mod:`~coverage.plan.solvers` (MCLP, LSCP, commune rule),
+:mod:`~coverage.plan.objectives` (p-median, p-center, capacitated covering),
+:mod:`~coverage.plan.sites` (demand and candidate sites),
+:mod:`~coverage.plan.layers` (array and GeoDataFrame adapters) and
+:mod:`~coverage.plan.instance` (bench instances).
 """
 
 # every name of the former single module stays importable from here; those outside
@@ -49,6 +51,13 @@ from .matrix import _drop_dominated_columns as _drop_dominated_columns
 from .matrix import _merge_identical_rows as _merge_identical_rows
 from .matrix import _reduce as _reduce
 from .matrix import _Reduced as _Reduced
+from .objectives import (
+    CHAIN_FACTOR,
+    SitingResult,
+    solve_capacitated_cover,
+    solve_p_center,
+    solve_p_median,
+)
 from .sites import CandidateSource as CandidateSource
 from .sites import _containing_index as _containing_index
 from .sites import _demand as _demand
@@ -81,12 +90,14 @@ from .solvers import _mclp_milp as _mclp_milp
 
 __all__ = [
     "AUTO_EXACT_MAX_NNZ",
+    "CHAIN_FACTOR",
     "DISTANCE_TOLERANCE_M",
     "DOMINANCE_MAX_WORK",
     "LP_BOUND_MAX_NNZ",
     "BenchInstance",
     "PlanResult",
     "PlanTarget",
+    "SitingResult",
     "before_after",
     "build_coverage_matrix",
     "covered_by",
@@ -94,7 +105,10 @@ __all__ = [
     "parse_target",
     "plan_from_layers",
     "plan_new_sites",
+    "solve_capacitated_cover",
     "solve_commune_rule",
     "solve_lscp",
     "solve_mclp",
+    "solve_p_center",
+    "solve_p_median",
 ]

@@ -209,6 +209,9 @@ def plan_from_layers(
     method: Method = "auto",
     mip_rel_gap: float = 1e-4,
     cover_fn: CoverFn | None = None,
+    objective: str | None = None,
+    existing_capacity: np.ndarray | None = None,
+    new_capacity: float | None = None,
 ) -> tuple[PlanResult, gpd.GeoDataFrame]:
     """Plan new service points from the commune and point layers.
 
@@ -246,6 +249,14 @@ def plan_from_layers(
         Solver options (see :func:`solve_mclp`).
     cover_fn
         Coverage by another measure (see :func:`plan_new_sites`).
+    objective
+        ``"median"`` or ``"center"`` (``add`` new sites minimising the mean or the
+        largest distance, :func:`~coverage.plan.solve_p_median`,
+        :func:`~coverage.plan.solve_p_center`), ``"capacity"`` (capacitated
+        covering with ``add`` new sites); ``None``, ``"cover"`` or ``"count"``:
+        maximal or set covering as before.
+    existing_capacity, new_capacity
+        People each existing point, and each new site, can serve (``"capacity"``).
 
     Returns
     -------
@@ -287,24 +298,45 @@ def plan_from_layers(
     exist_xy = _point_xy(points_m) if len(points_m) else np.zeros((0, 2))
     exist_pts = gpd.points_from_xy(exist_xy[:, 0], exist_xy[:, 1], crs=crs)
     exist_commune = _containing_index(np.asarray(exist_pts), polys)
-    result = plan_new_sites(
-        demand_xy,
-        pop,
-        exist_xy,
-        cand_xy,
-        radius_m=float(radius_km) * 1000.0,
-        add=add,
-        target=target,
-        candidate_commune=cand_commune,
-        existing_commune=exist_commune,
-        n_communes=len(communes_m),
-        time_limit_s=time_limit_s,
-        method=method,
-        mip_rel_gap=mip_rel_gap,
-        cover_fn=cover_fn,
-    )
-    sel = result.selected
     codes = communes_m["commune_code"].astype(str).to_numpy()
+    if objective in ("median", "center", "capacity"):
+        cell_commune = _containing_index(shapely.points(demand_xy), polys)
+        result = _solve_objective(
+            objective,
+            demand_xy,
+            pop,
+            exist_xy,
+            cand_xy,
+            add=0 if add is None else int(add),
+            radius_m=float(radius_km) * 1000.0,
+            cell_code=np.where(
+                cell_commune >= 0, codes[np.clip(cell_commune, 0, None)], ""
+            ).astype(str),
+            point_ids=points_m["point_id"].astype(str).to_numpy()
+            if "point_id" in points_m.columns
+            else np.arange(len(exist_xy)).astype(str),
+            existing_capacity=existing_capacity,
+            new_capacity=new_capacity,
+            time_limit_s=time_limit_s,
+        )
+    else:
+        result = plan_new_sites(
+            demand_xy,
+            pop,
+            exist_xy,
+            cand_xy,
+            radius_m=float(radius_km) * 1000.0,
+            add=add,
+            target=target,
+            candidate_commune=cand_commune,
+            existing_commune=exist_commune,
+            n_communes=len(communes_m),
+            time_limit_s=time_limit_s,
+            method=method,
+            mip_rel_gap=mip_rel_gap,
+            cover_fn=cover_fn,
+        )
+    sel = result.selected
     c_idx = cand_commune[sel]
     newly = np.round(result.marginal_gain).astype(np.int64)
     geo = gpd.GeoSeries(cand_pts[sel], crs=crs).to_crs(WGS84)
@@ -327,9 +359,10 @@ def plan_from_layers(
             "commune_name",
             np.where(c_idx >= 0, names[np.clip(c_idx, 0, None)], ""),
         )
+    solved_here = result.problem in _OBJECTIVE_PROBLEMS.values()
     if result.problem == "commune" and len(result.uncoverable):
         result.detail += ": " + _list_some(codes[result.uncoverable].tolist())
-    elif len(result.uncoverable):
+    elif len(result.uncoverable) and not solved_here:
         cells = result.uncoverable
         where = _containing_index(shapely.points(demand_xy[cells]), polys)
         by = np.bincount(
@@ -346,6 +379,133 @@ def plan_from_layers(
             + _list_some([f"{codes[i]} ({by[i]:,.0f})" for i in top])
         )
     return result, proposed
+
+
+_OBJECTIVE_PROBLEMS = {
+    "median": "p-median",
+    "center": "p-center",
+    "capacity": "capacitated-cover",
+}
+_SITING_STATUS = {
+    "optimal": "optimal",
+    "feasible": "feasible (time limit)",
+    "infeasible": "infeasible",
+}
+
+
+def _solve_objective(
+    objective: str,
+    demand_xy: np.ndarray,
+    pop: np.ndarray,
+    exist_xy: np.ndarray,
+    cand_xy: np.ndarray,
+    *,
+    add: int,
+    radius_m: float,
+    cell_code: np.ndarray,
+    point_ids: np.ndarray,
+    existing_capacity: np.ndarray | None,
+    new_capacity: float | None,
+    time_limit_s: float,
+) -> PlanResult:
+    """Solve p-median, p-center or capacitated covering as a :class:`PlanResult`.
+
+    ``marginal_gain`` is the population each new site brings newly within
+    ``radius_m``, in rank order, as for covering; an infeasible problem names the
+    communes (and, with capacities, the points) that cause it.
+    """
+    from .objectives import solve_capacitated_cover, solve_p_center, solve_p_median
+
+    if objective == "capacity":
+        cap = np.asarray(
+            np.full(len(exist_xy), np.nan)
+            if existing_capacity is None
+            else existing_capacity,
+            dtype=float,
+        )
+        missing = ~np.isfinite(cap)
+        if missing.any():
+            msg = (
+                f"--respect-capacity: {int(missing.sum())} existing point(s) have no "
+                f"capacity: {_list_some(point_ids[missing].tolist())}; give a "
+                "capacity column (--capacity-column) or [capacity] defaults per "
+                "kind in the benchmark profile"
+            )
+            raise InputError(msg)
+        known = cap[np.isfinite(cap)]
+        per_new = (
+            float(new_capacity)
+            if new_capacity is not None
+            else float(np.median(known))
+            if len(known)
+            else 0.0
+        )
+        res = solve_capacitated_cover(
+            demand_xy,
+            pop,
+            exist_xy,
+            cap,
+            cand_xy,
+            per_new,
+            add,
+            radius_m=radius_m,
+            demand_group=cell_code,
+            time_limit_s=time_limit_s,
+        )
+        if len(res.saturated_existing):
+            res.detail += "; saturated existing points (ids): " + _list_some(
+                point_ids[res.saturated_existing].tolist()
+            )
+    elif objective == "median":
+        res = solve_p_median(
+            demand_xy, pop, exist_xy, cand_xy, add, time_limit_s=time_limit_s
+        )
+    else:
+        res = solve_p_center(
+            demand_xy, pop, exist_xy, cand_xy, add, time_limit_s=time_limit_s
+        )
+    bad = np.asarray(res.infeasible_demand, dtype=np.int64)
+    if len(bad):
+        codes, inv = np.unique(cell_code[bad], return_inverse=True)
+        by = np.bincount(inv.ravel(), weights=pop[bad])
+        top = np.argsort(-by, kind="stable")
+        res.detail += (
+            ("; " if res.detail else "")
+            + "population no existing point or candidate can serve, by commune: "
+            + _list_some([f"{codes[t] or '(outside)'} ({by[t]:,.0f})" for t in top])
+        )
+    if res.status == "infeasible":
+        msg = f"the {_OBJECTIVE_PROBLEMS[objective]} plan cannot be met: {res.detail}"
+        raise InputError(msg)
+    if res.status == "feasible" and objective in ("median", "center"):
+        res.detail += (
+            f" ({len(cand_xy):,} candidates, {int((pop > 0).sum()):,} populated "
+            "cells: fewer candidates with --max-candidates, a coarser --cell-m or a "
+            "longer --time-limit prove the optimum sooner)"
+        )
+    sel = np.asarray(res.selected, dtype=np.int64)
+    covered = covered_by(demand_xy, exist_xy, radius_m)
+    gains = np.zeros(len(sel))
+    for rank, j in enumerate(sel):
+        near = covered_by(demand_xy, cand_xy[j : j + 1], radius_m) & ~covered
+        gains[rank] = float(pop[near].sum())
+        covered |= near
+    return PlanResult(
+        problem=_OBJECTIVE_PROBLEMS[objective],
+        selected=sel,
+        objective=float(res.objective),
+        status=_SITING_STATUS.get(res.status, res.status),
+        bound=float(res.bound),
+        gap=float(res.gap),
+        method="exact",
+        solve_time_s=float(res.solve_time_s),
+        marginal_gain=gains,
+        newly_covered_pop=float(gains.sum()),
+        uncoverable=bad,
+        uncoverable_pop=float(pop[bad].sum()),
+        detail=res.detail,
+        stats={**res.stats, "objective_before": float(res.objective_before)},
+    )
 
 
 def _list_some(items: list[str], limit: int = 20) -> str:

@@ -44,7 +44,7 @@ import pandas as pd
 from scipy import sparse
 from scipy.spatial import cKDTree
 
-from .errors import InputError
+from ..errors import InputError
 
 __all__ = [
     "LUO_QI_WEIGHTS",

@@ -50,7 +50,7 @@ from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.spatial import cKDTree
 
-from .errors import InputError, SolverError
+from ..errors import InputError, SolverError
 
 __all__ = [
     "CHAIN_FACTOR",

@@ -77,6 +77,8 @@ def analyze(
     map_path: str | None,
     no_map: bool,
     offline_map: bool,
+    tiles: str | None,
+    whatif: bool | None,
     kinds: tuple[str, ...] | None,
     cell_m: float,
     within_km: tuple[float, ...] | None,
@@ -133,7 +135,13 @@ def analyze(
     from ..model import AccessOptions, TravelOptions
     from ..output.files import OutputSet
     from ..output.report import format_summary, printable
-    from ..output.write import count_write_stages, output_targets, write_analysis
+    from ..output.write import (
+        count_write_stages,
+        is_mbtiles,
+        map_tiles_dir,
+        output_targets,
+        write_analysis,
+    )
     from ..pipeline import analyze as run_analysis
     from ..pipeline import count_stages, province_map_path
 
@@ -146,12 +154,16 @@ def analyze(
     targets = [("--out", t) for t in output_targets(out_dir, None)]
     if final_map is not None:
         targets.append(("--map", final_map))
+        tiles_dir = map_tiles_dir(final_map, tiles)
+        if tiles_dir is not None:
+            targets.append(("--tiles", tiles_dir))
         if by_province:
             targets.append(("--map", province_map_path(final_map)))
     folders = [("--out", Path(out_dir) / "by_province")] if by_province else []
     if by_province and final_map is not None:
         folders.append(("--map", final_map.parent / "by_province"))
     inputs = input_paths(
+        tiles=tiles if is_mbtiles(tiles) else None,
         boundaries=boundaries,
         points=points,
         population_table=population_table,
@@ -254,6 +266,8 @@ def analyze(
                 map_path=final_map,
                 map_title=title,
                 offline_map=offline_map,
+                tiles=tiles,
+                whatif=whatif,
                 synthetic=is_sample,
                 on_stage=progress,
                 track=progress.track,

@@ -8,7 +8,7 @@ import click
 
 from .helpers import default_map_path, echo_outputs, guard_run, input_paths
 from .main import call
-from .options import lang_opt, map_path_opt, offline_map_opt, overwrite_opt
+from .options import lang_opt, map_path_opt, offline_map_opt, overwrite_opt, tiles_opt
 
 __all__ = ["map_"]
 
@@ -28,6 +28,7 @@ __all__ = ["map_"]
     "maps/coverage.html for --from out].",
 )
 @offline_map_opt
+@tiles_opt
 @click.option(
     "--proposed",
     type=click.Path(dir_okay=False),
@@ -42,6 +43,7 @@ def map_(
     from_dir: str,
     map_path: str | None,
     offline_map: bool,
+    tiles: str | None,
     proposed: str | None,
     lang: str,
     overwrite: bool,
@@ -57,13 +59,22 @@ def map_(
         coverage map --from out/plan --map maps/plan.html --overwrite
     """
     from ..output.files import OutputSet
-    from ..output.write import redraw_map
+    from ..output.write import is_mbtiles, map_tiles_dir, redraw_map
 
     target = Path(map_path or default_map_path(from_dir))
-    inputs = input_paths(**{"from": from_dir, "proposed": proposed})
-    guard_run(ctx, targets=[("--map", target)], inputs=inputs)
+    mbtiles = tiles if is_mbtiles(tiles) else None
+    inputs = input_paths(**{"from": from_dir, "proposed": proposed, "tiles": mbtiles})
+    targets = [("--map", target)]
+    tiles_dir = map_tiles_dir(target, tiles)
+    if tiles_dir is not None:
+        targets.append(("--tiles", tiles_dir))
+    guard_run(ctx, targets=targets, inputs=inputs)
     outputs = call(
-        ctx, OutputSet, [target], overwrite=overwrite, options={target: "--map"}
+        ctx,
+        OutputSet,
+        [t for _, t in targets],
+        overwrite=overwrite,
+        options={t: o for o, t in targets},
     )
 
     def run() -> list[Path]:
@@ -74,7 +85,10 @@ def map_(
                 lang=lang,
                 offline=offline_map,
                 proposed_path=proposed,
+                tiles=tiles,
             )
+            if tiles_dir is not None:
+                outputs.path(tiles_dir)  # unpacked beside the map
             return outputs.commit()
 
     written = call(ctx, run)

@@ -50,7 +50,9 @@ __all__ = [
     "parse_min_list",
     "scheduler_opts",
     "siting_opts",
+    "tiles_opt",
     "travel_options",
+    "whatif_opt",
 ]
 
 KIND_CHOICES = (
@@ -293,10 +295,28 @@ offline_map_opt = click.option(
 )
 
 
+tiles_opt = click.option(
+    "--tiles",
+    metavar="URL|FILE.mbtiles",
+    help="Background of the map: a tile URL template (an intranet server, "
+    "http://host/tiles/{z}/{x}/{y}.png) or a raster .mbtiles file, unpacked into "
+    "<map name>_tiles/ next to the map so it opens without internet. Whatever the "
+    "tiles, a light basemap drawn from the communes shows when none load.",
+)
+
+whatif_opt = click.option(
+    "--whatif/--no-whatif",
+    default=None,
+    help="Let the planner add, drag and remove points in the map and see the "
+    "figures change, and export the edited points as CSV [default: on up to "
+    "300,000 population cells, about 6 MB more page].",
+)
+
+
 def map_opts(
     default: str | None = "maps/coverage.html", help: str = ""
 ) -> Callable[[_F], _F]:
-    """Return a decorator adding --map, --no-map and --offline-map."""
+    """Return a decorator adding --map, --no-map, --offline-map, --tiles, --whatif."""
 
     def decorate(func: _F) -> _F:
         return _stack(
@@ -305,6 +325,8 @@ def map_opts(
                 map_path_opt(default, help),
                 click.option("--no-map", is_flag=True, help="Do not write the map."),
                 offline_map_opt,
+                tiles_opt,
+                whatif_opt,
             ],
         )
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .helpers import echo_outputs, resolve_inputs
+from .helpers import echo_outputs, guard_run, input_paths, resolve_inputs
 from .main import BadInputError, call
 from .options import input_opts, out_opt, overwrite_opt
 
@@ -27,6 +27,8 @@ def partition(
     points_crs: str | None,
     population_table: str | None,
     fix_invalid: bool,
+    layer: str | None,
+    points_layer: str | None,
     out_dir: str,
     overwrite: bool,
 ) -> None:
@@ -52,6 +54,15 @@ def partition(
     verbosity = ctx.obj["verbosity"]
     boundaries, points, _ = resolve_inputs(ctx, boundaries, points)
     call(ctx, require_dask)
+    inputs = input_paths(
+        boundaries=boundaries, points=points, population_table=population_table
+    )
+    folder = Path(out_dir)
+    guard_run(
+        ctx,
+        targets=[("--out", folder / "manifest.json"), ("--out", folder / "communes")],
+        inputs=inputs,
+    )
     if (Path(out_dir) / "communes").exists() and not overwrite:
         raise BadInputError(
             f"{Path(out_dir) / 'communes'}: output exists already; pass "
@@ -67,6 +78,8 @@ def partition(
         points_crs=points_crs,
         fix_invalid=fix_invalid,
         population_table=population_table,
+        layer=layer,
+        points_layer=points_layer,
     )
     targets = call(ctx, partition_targets, communes, out_dir)
     outputs = call(ctx, OutputSet, targets, overwrite=overwrite)

@@ -154,6 +154,8 @@ def plan(
     map_path: str | None,
     no_map: bool,
     offline_map: bool,
+    tiles: str | None,
+    whatif: bool | None,
     kinds: tuple[str, ...] | None,
     cell_m: float,
     roads: str | None,
@@ -197,7 +199,13 @@ def plan(
     from ..benchmarks import load_benchmark
     from ..model import AccessOptions, TravelOptions
     from ..output.files import OutputSet
-    from ..output.write import count_write_stages, plan_targets, write_plan
+    from ..output.write import (
+        count_write_stages,
+        is_mbtiles,
+        map_tiles_dir,
+        plan_targets,
+        write_plan,
+    )
     from ..pipeline import analyze as run_analysis
     from ..pipeline import count_plan_stages, count_stages, run_plan
 
@@ -216,7 +224,11 @@ def plan(
     targets = [("--out", t) for t in plan_targets(out_dir, None)]
     if final_map is not None:
         targets.append(("--map", final_map))
+        tiles_dir = map_tiles_dir(final_map, tiles)
+        if tiles_dir is not None:
+            targets.append(("--tiles", tiles_dir))
     inputs = input_paths(
+        tiles=tiles if is_mbtiles(tiles) else None,
         boundaries=boundaries,
         points=points,
         population_table=population_table,
@@ -309,6 +321,8 @@ def plan(
                 map_path=final_map,
                 map_title=title,
                 offline_map=offline_map,
+                tiles=tiles,
+                whatif=whatif,
                 synthetic=is_sample,
                 on_stage=progress,
             )

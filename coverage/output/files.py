@@ -333,7 +333,7 @@ class OutputSet:
         try:
             for target in self.targets:
                 stale = self.overwrite and target not in self._written
-                if (target in self._written or stale) and target.is_file():
+                if (target in self._written or stale) and target.exists():
                     backup = self._staging[target.parent] / f".previous-{target.name}"
                     os.replace(target, backup)
                     aside.append((target, backup))
@@ -351,7 +351,10 @@ class OutputSet:
         failed: list[str] = []
         for target in placed:
             with contextlib.suppress(OSError):
-                target.unlink()
+                if target.is_dir():  # a folder of map tiles
+                    shutil.rmtree(target)
+                else:
+                    target.unlink()
         for target, backup in reversed(aside):
             try:
                 os.replace(backup, target)

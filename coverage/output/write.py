@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import pandas as pd
@@ -29,10 +30,16 @@ from ..pipeline.summary import summary_benchmark
 from .files import OutputSet, write_csv, write_gpkg_layers, write_json, write_xlsx
 from .tables import XLSX_SHEETS, analysis_tables, gpkg_communes, ordered
 
+if TYPE_CHECKING:
+    from ..maps import WhatIfData
+
 __all__ = [
     "OUTPUT_FILES",
     "PLAN_FILES",
+    "WHATIF_MAX_CELLS",
     "count_write_stages",
+    "is_mbtiles",
+    "map_tiles_dir",
     "map_title",
     "output_targets",
     "plan_targets",
@@ -95,6 +102,8 @@ def write_outputs(
     map_path: str | Path | None = None,
     map_title: str | None = None,
     offline_map: bool = False,
+    tiles: str | None = None,
+    whatif: bool | None = None,
     synthetic: bool = False,
     proposed: gpd.GeoDataFrame | None = None,
     commit: bool = True,
@@ -143,6 +152,9 @@ def write_outputs(
     timings["write_tables"] = time.perf_counter() - t0
     if map_path is not None:
         t0 = time.perf_counter()
+        tiles_dir = map_tiles_dir(map_path, tiles)
+        if tiles_dir is not None:
+            outputs.path(tiles_dir)  # write_map unpacks the tiles beside the map
         write_analysis_map(
             analysis,
             outputs.path(Path(map_path)),
@@ -151,6 +163,8 @@ def write_outputs(
             offline=offline_map,
             synthetic=synthetic,
             proposed=proposed,
+            tiles=tiles,
+            whatif=whatif,
         )
         timings["write_map"] = time.perf_counter() - t0
     return outputs.commit() if commit else []
@@ -187,6 +201,8 @@ def write_analysis(
     map_path: str | Path | None = None,
     map_title: str = "",
     offline_map: bool = False,
+    tiles: str | None = None,
+    whatif: bool | None = None,
     synthetic: bool = False,
     on_stage: Callable[[str], None] | None = None,
     track: ProvinceTracker | None = None,
@@ -235,6 +251,8 @@ def write_analysis(
                     title=f"{name} — {map_title}",
                     offline_map=offline_map,
                     synthetic=synthetic,
+                    tiles=None if is_mbtiles(tiles) else tiles,
+                    whatif=False,
                 )
         if map_path is not None:
             stage("national map of provinces")
@@ -245,6 +263,7 @@ def write_analysis(
                 title=map_title,
                 offline=offline_map,
                 synthetic=synthetic,
+                tiles=None if is_mbtiles(tiles) else tiles,
             )
     stage("writing tables" + (" and the map" if map_path else ""))
     return write_outputs(
@@ -256,6 +275,8 @@ def write_analysis(
         map_title=map_title,
         offline_map=offline_map,
         synthetic=synthetic,
+        tiles=tiles,
+        whatif=whatif,
     )
 
 
@@ -277,8 +298,15 @@ def write_analysis_map(
     offline: bool = False,
     synthetic: bool = False,
     proposed: gpd.GeoDataFrame | None = None,
+    tiles: str | None = None,
+    whatif: bool | None = None,
 ) -> Path:
-    """Draw the gap map of an analysis (communes, points, zones, proposals)."""
+    """Draw the gap map of an analysis (communes, points, zones, proposals).
+
+    ``tiles`` is the background (:func:`coverage.maps.build_map`); ``whatif``
+    embeds the population cells so the planner can add, move and remove points in
+    the page (None: when the analysis has at most :data:`WHATIF_MAX_CELLS` cells).
+    """
     from ..maps import build_map, write_map
 
     points = analysis.points
@@ -293,8 +321,43 @@ def write_analysis_map(
         proposed=proposed,
         access_threshold_km=analysis.zone_threshold_km,
         travel="mean_time_min" in analysis.communes.columns,
+        tiles=tiles,
+        whatif=_whatif_data(analysis, whatif),
     )
     return write_map(fmap, path, offline=offline)
+
+
+#: Above this many population cells the map embeds no what-if data by default
+#: (about 16 bytes a cell: 300,000 cells add about 6 MB to the page).
+WHATIF_MAX_CELLS = 300_000
+
+
+def _whatif_data(analysis: Analysis, whatif: bool | None) -> WhatIfData | None:
+    from ..maps import whatif_from_access
+
+    result = analysis.access
+    if whatif is False or result is None or analysis.points is None:
+        return None
+    if whatif is None and len(result.surface) > WHATIF_MAX_CELLS:
+        return None
+    return whatif_from_access(result, analysis.points)
+
+
+def is_mbtiles(tiles: str | None) -> bool:
+    """Tell whether ``tiles`` names a local ``.mbtiles`` file (not a URL template)."""
+    return tiles is not None and str(tiles).lower().endswith(".mbtiles")
+
+
+def map_tiles_dir(map_path: str | Path, tiles: str | None) -> Path | None:
+    """Return the folder a raster ``.mbtiles`` background is unpacked into, or None.
+
+    Only the main map carries such tiles; the province maps keep the default
+    background (one copy of the tiles, not one per map).
+    """
+    if not is_mbtiles(tiles):
+        return None
+    path = Path(map_path)
+    return path.parent / f"{path.stem}_tiles"
 
 
 def write_province_map(
@@ -305,6 +368,7 @@ def write_province_map(
     title: str = "",
     offline: bool = False,
     synthetic: bool = False,
+    tiles: str | None = None,
 ) -> Path:
     """Draw the national map with one shape per province."""
     from ..maps import build_map, write_map
@@ -318,6 +382,7 @@ def write_province_map(
         title=title,
         synthetic=synthetic,
         access_threshold_km=analysis.zone_threshold_km,
+        tiles=tiles,
     )
     return write_map(fmap, path, offline=offline)
 
@@ -330,6 +395,8 @@ def write_province_outputs(
     lang: str = "en",
     title: str = "",
     offline_map: bool = False,
+    tiles: str | None = None,
+    whatif: bool | None = None,
     synthetic: bool = False,
 ) -> None:
     """Write one province's CSVs, summary and (optionally) map into ``outputs``."""
@@ -347,6 +414,8 @@ def write_province_outputs(
             title=title,
             offline=offline_map,
             synthetic=synthetic,
+            tiles=tiles,
+            whatif=whatif,
         )
 
 
@@ -360,6 +429,8 @@ def write_plan(
     map_path: str | Path | None = None,
     map_title: str = "",
     offline_map: bool = False,
+    tiles: str | None = None,
+    whatif: bool | None = None,
     synthetic: bool = False,
     on_stage: Callable[[str], None] | None = None,
 ) -> list[Path]:
@@ -400,6 +471,8 @@ def write_plan(
         map_title=map_title,
         offline_map=offline_map,
         synthetic=synthetic,
+        tiles=tiles,
+        whatif=whatif,
         proposed=proposed if len(proposed) else None,
         commit=False,
         only=("communes.csv", "summary.json", "coverage.gpkg"),
@@ -414,6 +487,7 @@ def redraw_map(
     lang: str = "en",
     offline: bool = False,
     proposed_path: str | Path | None = None,
+    tiles: str | None = None,
 ) -> Path:
     """Draw the map of a previous run from its ``coverage.gpkg`` and summary."""
     import json
@@ -488,6 +562,7 @@ def redraw_map(
         offline=offline,
         synthetic=synthetic,
         proposed=proposed,
+        tiles=tiles,
     )
 
 

@@ -133,3 +133,17 @@ def test_reasons_are_codes_inside_and_words_in_the_summary(two_provinces):
     assert communes.loc["A2", "gap_reasons"] == "no_point;share_below|0.95|5|0"
     words = two_provinces.summary["overall"]["gap_reasons"]
     assert "|" not in words and "_" not in words
+
+
+def test_summary_counts_connected_zones_and_their_commune_parts():
+    import pandas as pd
+
+    from coverage.pipeline.summary import zone_counts
+
+    zones = pd.DataFrame({"zone_id": [1, 1, 1, 2], "population": [10.0, 5, 5, 7]})
+    assert zone_counts(zones) == {
+        "n_uncovered_zones": 2,
+        "n_uncovered_zone_parts": 4,
+        "uncovered_population": 27.0,
+    }
+    assert zone_counts(None)["n_uncovered_zones"] == 0

@@ -175,26 +175,41 @@ overwrite_opt = click.option(
 )
 
 
-def parse_km_list(
-    ctx: click.Context, param: click.Parameter, value: str | None
+def _positive_list(
+    ctx: click.Context,
+    param: click.Parameter,
+    value: str | None,
+    *,
+    unit: str,
+    what: str,
+    example: str,
 ) -> tuple[float, ...] | None:
-    """Split ``--within 2,3,5`` into positive kilometres, or raise BadParameter."""
+    """Split ``2,3,5`` (each may end in ``unit``) into positive finite numbers."""
     if not value:
         return None
     out = []
     for item in value.replace(";", ",").split(","):
-        text = item.strip().lower().removesuffix("km").strip()
+        text = item.strip().lower().removesuffix(unit).strip()
         if not text:
             continue
         try:
-            km = float(text)
+            number = float(text)
         except ValueError:
-            km = float("nan")
-        if not km > 0 or km == float("inf"):
-            msg = f"{item.strip()!r} is not a positive distance in km (e.g. 2,3,5)"
+            number = float("nan")
+        if not number > 0 or number == float("inf"):
+            msg = f"{item.strip()!r} is not a positive {what} (e.g. {example})"
             raise click.BadParameter(msg, ctx=ctx, param=param)
-        out.append(km)
+        out.append(number)
     return tuple(out) or None
+
+
+def parse_km_list(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> tuple[float, ...] | None:
+    """Split ``--within 2,3,5`` into positive kilometres, or raise BadParameter."""
+    return _positive_list(
+        ctx, param, value, unit="km", what="distance in km", example="2,3,5"
+    )
 
 
 def _positive(
@@ -358,22 +373,9 @@ def parse_min_list(
     ctx: click.Context, param: click.Parameter, value: str | None
 ) -> tuple[float, ...] | None:
     """Split ``--within-min 15,30,60`` into positive minutes, or raise BadParameter."""
-    if not value:
-        return None
-    out = []
-    for item in value.replace(";", ",").split(","):
-        text = item.strip().lower().removesuffix("min").strip()
-        if not text:
-            continue
-        try:
-            minutes = float(text)
-        except ValueError:
-            minutes = float("nan")
-        if not minutes > 0 or minutes == float("inf"):
-            msg = f"{item.strip()!r} is not a positive time in minutes (e.g. 15,30,60)"
-            raise click.BadParameter(msg, ctx=ctx, param=param)
-        out.append(minutes)
-    return tuple(out) or None
+    return _positive_list(
+        ctx, param, value, unit="min", what="time in minutes", example="15,30,60"
+    )
 
 
 def travel_options(func: _F) -> _F:

@@ -43,7 +43,7 @@ _T: dict[str, dict[str, str]] = {
         "{d:.2f} km (90% of people within {p90:.2f} km)",
         "within": "Population within {t} km of a point: {share}",
         "zones": "Uncovered zones beyond {t} km: {n:,} with {pop:,.0f} people "
-        "(uncovered_zones.csv)",
+        "in {parts:,} commune parts (uncovered_zones.csv)",
         "plan_title": "Plan: {problem} within {r:g} km of a point",
         "plan_status": "Status: {status} (method {method}, {time:.2f} s){gap}",
         "plan_gap": "; proven gap {gap:.2%}, bound {bound:,.0f}",
@@ -79,7 +79,7 @@ _T: dict[str, dict[str, str]] = {
         "{d:.2f} km (90% dân số trong phạm vi {p90:.2f} km)",
         "within": "Dân số trong phạm vi {t} km từ một điểm: {share}",
         "zones": "Vùng chưa được phục vụ (xa hơn {t} km): {n:,} vùng, {pop:,.0f} "
-        "người (uncovered_zones.csv)",
+        "người, {parts:,} phần theo xã (uncovered_zones.csv)",
         "plan_title": "Phương án: {problem}, phạm vi {r:g} km",
         "plan_status": "Trạng thái: {status} (phương pháp {method}, {time:.2f} s){gap}",
         "plan_gap": "; sai số tối ưu chứng minh được {gap:.2%}, cận {bound:,.0f}",
@@ -338,6 +338,7 @@ def format_summary(
                     "zones",
                     t=number(access["zone_threshold_km"], "g", lang),
                     n=int(access.get("n_uncovered_zones", 0)),
+                    parts=int(access.get("n_uncovered_zone_parts", 0)),
                     pop=float(access.get("uncovered_population", 0.0)),
                 )
             )

@@ -14,8 +14,8 @@ _T: dict[str, dict[str, Any]] = {
         "{m:.1f} min (90% of people within {p90:.1f} min)",
         "within": "Population within {t} min of a point: {share}",
         "rule": "Population within {t} min of a point: {share} (≥ {need}: {verdict})",
-        "zones": "Uncovered zones beyond {t} min: {n} with {pop:,.0f} people "
-        "(uncovered_zones.csv)",
+        "zones": "Uncovered zones beyond {t} min: {n:,} with {pop:,.0f} people "
+        "in {parts:,} commune parts (uncovered_zones.csv)",
         "meets": "meets",
         "fails": "FAILS",
         "measure": "Travel time by {mode} over {n:,} roads ({extras})",
@@ -30,8 +30,8 @@ _T: dict[str, dict[str, Any]] = {
         "within": "Dân số trong vòng {t} phút tới một điểm: {share}",
         "rule": "Dân số trong vòng {t} phút tới một điểm: {share} "
         "(≥ {need}: {verdict})",
-        "zones": "Vùng chưa được phục vụ quá {t} phút: {n} vùng, {pop:,.0f} người "
-        "(uncovered_zones.csv)",
+        "zones": "Vùng chưa được phục vụ quá {t} phút: {n:,} vùng, {pop:,.0f} người, "
+        "{parts:,} phần theo xã (uncovered_zones.csv)",
         "meets": "đạt",
         "fails": "CHƯA ĐẠT",
         "measure": "Thời gian đi bằng {mode} trên {n:,} đoạn đường ({extras})",
@@ -102,6 +102,7 @@ def travel_lines(summary: Summary, *, lang: str = "en") -> list[str]:
             t["zones"].format(
                 t=f"{travel['zone_threshold_min']:g}",
                 n=int(travel.get("n_uncovered_zones", 0)),
+                parts=int(travel.get("n_uncovered_zone_parts", 0)),
                 pop=float(travel.get("uncovered_population", 0.0)),
             )
         )

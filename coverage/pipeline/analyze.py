@@ -38,12 +38,14 @@ if TYPE_CHECKING:
 __all__ = [
     "DistanceEngine",
     "access_columns",
+    "aggregate_to_level",
     "analyze",
     "apply_access",
     "composite_key",
     "count_stages",
     "counted_points",
     "find_sample",
+    "join_on_level",
     "level_access",
     "load_inputs",
     "main_threshold_km",
@@ -542,7 +544,27 @@ def level_access(analysis: Analysis, keys: list[str]) -> pd.DataFrame:
     if result is None:
         msg = "level access needs an analysis with distance access"
         raise ValueError(msg)
-    communes = analysis.communes
+    table = aggregate_to_level(result, analysis.communes, keys)
+    analysis.access_levels[tuple(keys)] = table
+    return table
+
+
+def aggregate_to_level(
+    result: AccessResult, communes: pd.DataFrame, keys: list[str]
+) -> pd.DataFrame:
+    """Aggregate a result's cells to the units keyed by ``keys``, keys as columns.
+
+    Parameters
+    ----------
+    result
+        Distances (or minutes, as :mod:`coverage.pipeline.travel` passes them) per
+        cell, with one stable sort kept by :meth:`AccessResult.aggregate_by`.
+    communes
+        The commune table (the level columns of ``keys``).
+    keys
+        Level columns, e.g. ``["province_name", "district_name"]``; ``[]``: one
+        row for the whole area.
+    """
     if keys:
         labels = composite_key(communes, keys)
     else:
@@ -554,20 +576,25 @@ def level_access(analysis: Analysis, keys: list[str]) -> pd.DataFrame:
         parts = table["_key"].str.split(_KEY_SEP, expand=True)
         for i, key in enumerate(keys):
             table[key] = parts[i].replace("", pd.NA)
-    table = table.drop(columns="_key")
-    analysis.access_levels[tuple(keys)] = table
-    return table
+    return table.drop(columns="_key")
+
+
+def join_on_level(
+    table: pd.DataFrame, level: pd.DataFrame, keys: list[str], cols: list[str]
+) -> pd.DataFrame:
+    """Copy ``cols`` of ``level`` onto the rows of ``table`` with the same ``keys``."""
+    left = table.copy()
+    lookup = level.set_index(composite_key(level, keys))[cols]
+    for col in cols:
+        left[col] = lookup[col].reindex(composite_key(left, keys)).to_numpy()
+    return left
 
 
 def _join_level_access(
     analysis: Analysis, table: pd.DataFrame, keys: list[str]
 ) -> pd.DataFrame:
     access = level_access(analysis, keys)
-    cols = access_columns(access)
-    left = table.copy()
-    lookup = access.set_index(composite_key(access, keys))[cols]
-    for col in cols:
-        left[col] = lookup[col].reindex(composite_key(left, keys)).to_numpy()
+    left = join_on_level(table, access, keys, access_columns(access))
     masks = _rule_masks(left, analysis.benchmark.distance_rules)
     if masks:
         meets = np.ones(len(left), dtype=bool)

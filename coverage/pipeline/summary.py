@@ -23,6 +23,7 @@ __all__ = [
     "build_summary",
     "plan_summary",
     "summary_benchmark",
+    "zone_counts",
 ]
 
 
@@ -144,10 +145,7 @@ def access_summary(analysis: Analysis, overall: pd.DataFrame) -> Summary:
         "within": within,
         "rules": rules,
         "zone_threshold_km": analysis.zone_threshold_km,
-        "n_uncovered_zones": 0 if zones is None else len(zones),
-        "uncovered_population": (
-            0.0 if zones is None else float(zones["population"].sum())
-        ),
+        **zone_counts(zones),
         "distance": "straight line, in the UTM zone of the data",
     }
 
@@ -195,3 +193,23 @@ def summary_benchmark(summary: Summary, *, origin: str = "summary.json") -> Benc
         raise InputError(msg)
     data = {k: v for k, v in b.items() if v is not None and k != "path"}
     return parse_benchmark(data, origin=f"{origin}: field 'benchmark'")
+
+
+def zone_counts(zones: pd.DataFrame | None) -> dict[str, float | int]:
+    """Count the connected uncovered zones, their parts per commune and people.
+
+    ``uncovered_zones.csv`` has a row per zone and commune it crosses; a zone that
+    spans three communes is one zone of three parts.
+    """
+    if zones is None or len(zones) == 0:
+        return {
+            "n_uncovered_zones": 0,
+            "n_uncovered_zone_parts": 0,
+            "uncovered_population": 0.0,
+        }
+    n_zones = zones["zone_id"].nunique() if "zone_id" in zones else len(zones)
+    return {
+        "n_uncovered_zones": int(n_zones),
+        "n_uncovered_zone_parts": len(zones),
+        "uncovered_population": float(zones["population"].sum()),
+    }

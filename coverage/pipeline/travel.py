@@ -314,7 +314,7 @@ def _join_communes(analysis: Analysis, travel: TravelAccess) -> None:
 
 def level_travel(analysis: Analysis, keys: list[str]) -> pd.DataFrame:
     """Aggregate the cells' minutes to the units keyed by ``keys`` (``[]``: one row)."""
-    from .analyze import _KEY_SEP, composite_key
+    from .analyze import aggregate_to_level
 
     travel = analysis.travel
     if travel is None:
@@ -323,20 +323,7 @@ def level_travel(analysis: Analysis, keys: list[str]) -> pd.DataFrame:
     cached = travel.levels.get(tuple(keys))
     if cached is not None:
         return cached
-    communes = analysis.communes
-    if keys:
-        labels = composite_key(communes, keys)
-    else:
-        labels = np.full(len(communes), "all", dtype=object)
-    table = travel.result.aggregate_by(labels, index=pd.Index(pd.unique(labels)))
-    table = _renamed(table)
-    table.index.name = "_key"
-    table = table.reset_index()
-    if keys:
-        parts = table["_key"].str.split(_KEY_SEP, expand=True)
-        for i, key in enumerate(keys):
-            table[key] = parts[i].replace("", pd.NA)
-    table = table.drop(columns="_key")
+    table = _renamed(aggregate_to_level(travel.result, analysis.communes, keys))
     travel.levels[tuple(keys)] = table
     return table
 
@@ -345,14 +332,10 @@ def join_level_travel(
     analysis: Analysis, table: pd.DataFrame, keys: list[str]
 ) -> pd.DataFrame:
     """Join the travel-time columns (and ``meets_time``) onto a level table."""
-    from .analyze import composite_key
+    from .analyze import join_on_level
 
     access = level_travel(analysis, keys)
-    cols = travel_columns(access)
-    left = table.copy()
-    lookup = access.set_index(composite_key(access, keys))[cols]
-    for col in cols:
-        left[col] = lookup[col].reindex(composite_key(left, keys)).to_numpy()
+    left = join_on_level(table, access, keys, travel_columns(access))
     masks = _rule_fails(left, analysis.benchmark.time_rules)
     if masks:
         meets = np.ones(len(left), dtype=bool)
@@ -450,10 +433,7 @@ def travel_summary(analysis: Analysis) -> Summary:
             travel.result.surface.pop[~np.isfinite(times.minutes)].sum()
         ),
         "zone_threshold_min": travel.zone_threshold_min,
-        "n_uncovered_zones": 0 if zones is None else len(zones),
-        "uncovered_population": (
-            0.0 if zones is None else float(zones["population"].sum())
-        ),
+        **_zone_counts(zones),
     }
 
 
@@ -606,3 +586,9 @@ def apply_travel(
         )
     timings["travel_zones"] = time.perf_counter() - t0
     _join_communes(analysis, travel)
+
+
+def _zone_counts(zones: pd.DataFrame | None) -> dict[str, float | int]:
+    from .summary import zone_counts
+
+    return zone_counts(zones)

@@ -339,8 +339,14 @@ def test_sample_map_size(tmp_path):
         ["analyze", "--out", str(tmp_path / "out"), "--map", str(tmp_path / "m.html")],
     )
     assert result.exit_code == 0, result.output
+    # with the what-if cells (73,408 at 250 m, about 16 bytes each before base64)
     size = (tmp_path / "m.html").stat().st_size
-    assert size < 2_000_000
+    assert size < 2_600_000
+    plain = tmp_path / "plain.html"
+    args = ["analyze", "--out", str(tmp_path / "o2"), "--map", str(plain)]
+    result = CliRunner().invoke(main, [*args, "--no-whatif"])
+    assert result.exit_code == 0, result.output
+    assert plain.stat().st_size < 700_000 < size - plain.stat().st_size
     d = _page_data((tmp_path / "m.html").read_text(encoding="utf-8"))
     import pandas as pd
 

@@ -235,6 +235,8 @@ def _points_data(points: gpd.GeoDataFrame | None, lang: str) -> dict:
 
 def _layer_edges(spec: LayerSpec) -> list[float]:
     """Edges the page classifies recomputed values with (what-if)."""
+    if spec.key not in ("radius", "people", "share", "needed"):
+        return []  # not recomputed in the page (access score, travel time)
     if spec.key == "share":
         return [max(b.lower, -1.0) for b in spec.bins]
     return [b.upper for b in spec.bins[:-1]]

@@ -241,6 +241,8 @@ function refresh() {
     if (shareIdx >= 0) p.sh = fig.shares[shareIdx];
     p.nd = fig.needed;
     D.layers.forEach(function (spec, li) {
+      // only these four figures follow the points; other layers keep their class
+      if (['radius', 'people', 'share', 'needed'].indexOf(spec.key) < 0) return;
       var v = spec.key === 'radius' ? p.rr : spec.key === 'people' ? p.pr
         : spec.key === 'share' ? p.sh : p.nd;
       p.k[li] = classOf(spec, v, fig.n === 0, spec.key === 'people' && !(W.popC[k] > 0));

@@ -56,4 +56,3 @@ def test_mbtiles_are_unpacked_next_to_the_map(tmp_path, rerun):
     ]
     assert "m_tiles/" in html
     assert hashlib.sha256(mbtiles.read_bytes()).hexdigest() == digest
-

@@ -2,9 +2,9 @@
 
 The map is a single HTML file (Leaflet through folium). All classification and
 styling is computed in Python: :mod:`.classify` holds the bins and the class of
-each commune, :mod:`.data` the JSON the page draws, :mod:`.page` the folium map,
-its rendering and writing (online or with Leaflet inlined), and ``assets/`` the
-page's style and script.
+each commune, :mod:`.data` the JSON the page draws, :mod:`.whatif` the arrays of
+its what-if, :mod:`.page` the folium map, its rendering and writing (online or
+with Leaflet inlined), and ``assets/`` the page's style and script.
 """
 
 from __future__ import annotations
@@ -22,14 +22,7 @@ from .classify import (
     classify_share,
     share_bins,
 )
-from .data import (
-    WhatIfData,
-    initial_view,
-    map_data,
-    simplify_coverage,
-    whatif_data,
-    whatif_from_access,
-)
+from .data import initial_view, map_data, simplify_coverage
 from .page import (
     ASSETS,
     BUNDLED_ASSETS,
@@ -39,6 +32,7 @@ from .page import (
     render_html,
     write_map,
 )
+from .whatif import WhatIfData, whatif_data, whatif_from_access
 
 __all__ = [
     "ASSETS",

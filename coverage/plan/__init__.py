@@ -20,7 +20,10 @@ greedy result is reported as optimal only when its value reaches a proven bound.
 Modules: :mod:`~coverage.plan.matrix` (coverage matrix and reduction),
 :mod:`~coverage.plan.greedy` (lazy greedy and its bounds),
 :mod:`~coverage.plan.solvers` (MCLP, LSCP, commune rule),
-:mod:`~coverage.plan.objectives` (p-median, p-center, capacitated covering),
+:mod:`~coverage.plan.median` (p-median, p-center),
+:mod:`~coverage.plan.capacity` (capacitated covering) with
+:mod:`~coverage.plan.siting_core` (their result and helpers; both re-exported by
+:mod:`~coverage.plan.objectives`),
 :mod:`~coverage.plan.sites` (demand and candidate sites),
 :mod:`~coverage.plan.layers` (array and GeoDataFrame adapters) and
 :mod:`~coverage.plan.instance` (bench instances).

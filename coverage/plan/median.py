@@ -1,0 +1,609 @@
+"""Exact p-median and p-center (distance objectives) on sparse formulations.
+
+Array core in metre coordinates, independent of any GIS library. Existing points
+are always open; ``k`` new points are chosen among the candidate sites. Every
+problem is solved with :func:`scipy.optimize.milp` (HiGHS) under one time limit for
+the whole solve, and the result carries the status (``"optimal"``, ``"feasible"``
+with a proven gap, or ``"infeasible"`` with the demand cells that cause it), the
+objective and a proven bound.
+
+p-median (:func:`solve_p_median`): minimise ``sum_i P_i d(i, nearest open point)``.
+Safe reduction: a candidate not strictly closer to cell ``i`` than its nearest
+existing point can never be its nearest open point, so only those pairs are built;
+without existing points, the nearest open point of a cell is among its
+``n_candidates - k + 1`` nearest candidates (at most ``n_candidates - k`` stay
+closed). The model is the radius formulation of Elloumi (2010): for the distinct
+distances ``D_i^0 < ... < D_i^m`` of cell ``i`` (the last being its nearest existing
+point), ``z_ik`` is 1 when no open point is within ``D_i^{k-1}``, with
+``z_ik + sum_{d_ij <= D_i^{k-1}} y_j >= 1`` and cost
+``P_i (D_i^0 + sum_k (D_i^k - D_i^{k-1}) z_ik)``. Each ``z`` sits in one row only,
+so rows of different cells with the same site set merge into one with the summed
+cost (exact; most rows merge). When the ladders are long (few or no existing
+points) the chained form ``z_ik - z_i,k-1 + sum_{d_ij = D_i^{k-1}} y_j >= 0`` keeps
+the model linear in the number of pairs (:data:`CHAIN_FACTOR`). Both have the LP
+bound of the strong assignment formulation. Should HiGHS reach the time limit
+without a solution, a greedy one is returned with the proven bound. Without
+existing points this is the classical p-median, much harder than the reduced
+problem with existing points.
+
+p-center (:func:`solve_p_center`): minimise the largest distance of a populated cell
+to its nearest open point. The optimum is one of the sorted distinct cell-to-point
+distances between a lower bound (every candidate open) and a greedy upper bound;
+bisection over them, each step a set-cover feasibility MILP (fewest candidates
+covering, within the radius, the cells no existing point covers) or a greedy cover
+that already fits in ``k``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.spatial import cKDTree
+
+from ..errors import SolverError
+from .siting_core import (
+    STATUS_FEASIBLE,
+    STATUS_INFEASIBLE,
+    STATUS_OPTIMAL,
+    SitingResult,
+    _equal_rows,
+    _inputs,
+    _list_some,
+    _milp_options,
+    _nearest,
+    _open_distance,
+    _pairs_within,
+    _weighted_mean,
+)
+
+__all__ = ["CHAIN_FACTOR", "solve_p_center", "solve_p_median"]
+
+#: The p-median model switches from the radius formulation with one row per level
+#: listing every nearer site to its chained form (linear size) when the former
+#: would have more than this many times the non-zeros of the latter.
+CHAIN_FACTOR = 4
+
+
+# ---------------------------------------------------------------------- p-median
+
+
+def _median_pairs(
+    d: np.ndarray, cand: np.ndarray, d_exist: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if np.all(np.isfinite(d_exist)):
+        return _pairs_within(d, cand, d_exist, strict=True)
+    # without existing points: the nearest open site is among the n - k + 1 nearest
+    n_keep = len(cand) - k + 1
+    dist, idx = cKDTree(cand).query(d, k=n_keep)
+    dist = np.asarray(dist, dtype=float).reshape(len(d), n_keep)
+    idx = np.asarray(idx, dtype=np.int64).reshape(len(d), n_keep)
+    cell = np.repeat(np.arange(len(d)), n_keep)
+    pi, pj, pd = cell, idx.ravel(), dist.ravel()
+    # cells that also have an existing point keep only strictly closer candidates
+    keep = pd < d_exist[pi]
+    return pi[keep], pj[keep], pd[keep]
+
+
+def _merge_equal_rows(
+    sets: sparse.csr_matrix, cost: np.ndarray
+) -> tuple[sparse.csr_matrix, np.ndarray]:
+    """Merge rows with the same site set, adding their costs.
+
+    Each ``z`` appears in its own row only and has a positive cost, so at the
+    optimum ``z = max(0, 1 - y(S))``: rows with equal sets ``S`` take equal values
+    and one row with the summed cost is the same model.
+    """
+    groups = _equal_rows(sets)
+    if groups is None:
+        return sets, cost
+    first, inv = groups
+    return sets[first], np.bincount(inv, weights=cost, minlength=len(first))
+
+
+def _median_model(
+    pop: np.ndarray,
+    d_exist: np.ndarray,
+    pi: np.ndarray,
+    pj: np.ndarray,
+    pd: np.ndarray,
+    n_cand: int,
+) -> dict[str, Any]:
+    """Radius formulation; returns the MILP pieces and the constant."""
+    n = len(pop)
+    term = np.flatnonzero(np.isfinite(d_exist))
+    # levels: distinct (cell, distance) of the candidate pairs, plus each cell's
+    # existing point as its last level; the terminal sorts after equal distances
+    lv_cell = np.concatenate([pi, term])
+    lv_dist = np.concatenate([pd, d_exist[term]])
+    lv_term = np.concatenate([np.zeros(len(pi), bool), np.ones(len(term), bool)])
+    lv_site = np.concatenate([pj, np.full(len(term), -1, np.int64)])
+    order = np.lexsort((lv_term, lv_dist, lv_cell))
+    lv_cell, lv_dist, lv_term, lv_site = (
+        lv_cell[order],
+        lv_dist[order],
+        lv_term[order],
+        lv_site[order],
+    )
+    new = np.ones(len(lv_cell), bool)
+    new[1:] = (lv_cell[1:] != lv_cell[:-1]) | (lv_dist[1:] != lv_dist[:-1])
+    level = np.cumsum(new) - 1
+    g_cell = lv_cell[new]
+    g_dist = lv_dist[new]
+    n_lv = len(g_cell)
+    first = np.ones(n_lv, bool)
+    first[1:] = g_cell[1:] != g_cell[:-1]
+    last = np.ones(n_lv, bool)
+    last[:-1] = g_cell[1:] != g_cell[:-1]
+    constant = float(np.sum(pop[g_cell[first]] * g_dist[first]))
+    # one z (and one row) per non-first level
+    zlev = np.flatnonzero(~first)
+    zcol = np.full(n_lv, -1, np.int64)
+    zcol[zlev] = np.arange(len(zlev))
+    z_cost = pop[g_cell[zlev]] * (g_dist[zlev] - g_dist[zlev - 1])
+    # every site of a pair is a column; only those below a cell's last level enter
+    # its rows (the last level is reached anyway)
+    is_site = ~lv_term
+    used_sites, ycol_all = np.unique(lv_site[is_site], return_inverse=True)
+    ycol = np.full(len(lv_site), -1, np.int64)
+    ycol[is_site] = ycol_all.ravel()
+    site_rows = is_site & ~last[level]
+    ny, nz = len(used_sites), len(zlev)
+    grp = np.cumsum(first) - 1
+    last_of = np.flatnonzero(last)[grp]
+    lam = level[site_rows]
+    count = last_of[lam] - lam
+    n_site_rows = int(site_rows.sum())
+    if count.sum() <= CHAIN_FACTOR * (nz + n_site_rows):
+        # z_g + (sites below level g) >= 1: a site enters every row above its level;
+        # no z-to-z links, so equal rows merge and the LP solves fast
+        offset = np.repeat(np.cumsum(count) - count, count)
+        g = np.repeat(lam + 1, count) + np.arange(int(count.sum())) - offset
+        sets = sparse.csr_matrix(
+            (np.ones(len(g)), (zcol[g], np.repeat(ycol[site_rows], count))),
+            shape=(nz, ny),
+        )
+        sets.sum_duplicates()
+        sets, z_cost = _merge_equal_rows(sets, z_cost)
+        nz = sets.shape[0]
+        a = sparse.hstack([sets, sparse.identity(nz, format="csr")]).tocsr()
+        lb = np.ones(nz)
+    else:
+        # long ladders (few or no existing points): the chained form, linear in size,
+        # z_g - z_{g-1} + (sites at level g-1) >= 0, with z at the first level = 1
+        rows_z = np.arange(nz)
+        prev_is_z = ~first[zlev - 1]
+        rows = [rows_z, rows_z[prev_is_z], zcol[lam + 1]]
+        cols = [ny + rows_z, ny + zcol[zlev[prev_is_z] - 1], ycol[site_rows]]
+        vals = [np.ones(nz), -np.ones(int(prev_is_z.sum())), np.ones(n_site_rows)]
+        a = sparse.csr_matrix(
+            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+            shape=(nz, ny + nz),
+        )
+        lb = np.where(prev_is_z, 0.0, 1.0)
+    uncovered = np.ones(n, bool)
+    uncovered[g_cell] = False
+    return {
+        "a": a,
+        "lb": lb,
+        "c": np.concatenate([np.zeros(ny), z_cost]),
+        "ny": ny,
+        "sites": used_sites,
+        "constant": constant,
+        "unserved": uncovered,
+        "n_levels": n_lv,
+    }
+
+
+def solve_p_median(
+    demand_xy: np.ndarray,
+    demand_pop: np.ndarray,
+    existing_xy: np.ndarray,
+    candidate_xy: np.ndarray,
+    k: int,
+    *,
+    time_limit_s: float = 60.0,
+    mip_rel_gap: float = 1e-9,
+) -> SitingResult:
+    """Choose ``k`` new sites minimising the population-weighted distance (p-median).
+
+    Parameters
+    ----------
+    demand_xy
+        ``(n, 2)`` demand cell coordinates in metres.
+    demand_pop
+        Population per cell (>= 0); cells without population do not count.
+    existing_xy
+        ``(e, 2)`` existing points, always open.
+    candidate_xy
+        ``(c, 2)`` candidate sites.
+    k
+        Number of new sites (at most; fewer when no further site shortens anyone's
+        distance).
+    time_limit_s
+        Limit for the whole solve, seconds.
+    mip_rel_gap
+        Relative gap at which HiGHS stops and the result is called optimal.
+
+    Returns
+    -------
+    SitingResult
+        ``objective`` in person-metres; ``mean_distance_m = objective / population``.
+    """
+    t0 = time.perf_counter()
+    d, pop, ex, cand, k = _inputs(demand_xy, demand_pop, existing_xy, candidate_xy, k)
+    live = np.flatnonzero(pop > 0)
+    dl, wl = d[live], pop[live]
+    d_exist = _nearest(dl, ex)
+    before = float(np.sum(wl * d_exist)) if len(ex) else math.inf
+    if len(ex) == 0 and (k == 0 or len(cand) == 0) and len(live):
+        return _median_infeasible(d, live, t0, before)
+    k_eff = min(k, len(cand))
+    if k_eff == 0 or len(live) == 0:
+        pi = pj = np.zeros(0, np.int64)
+        pd = np.zeros(0)
+    else:
+        pi, pj, pd = _median_pairs(dl, cand, d_exist, k_eff)
+    model = _median_model(wl, d_exist, pi, pj, pd, len(cand))
+    ny = model["ny"]
+    stats = {
+        "n_demand_populated": len(live),
+        "n_pairs_reduced": len(pi),
+        "n_levels": model["n_levels"],
+        "n_site_vars": ny,
+        "n_rows": model["a"].shape[0],
+        "nnz": model["a"].nnz,
+    }
+    if ny <= k_eff:
+        sel = np.sort(model["sites"])
+        status, bound_extra, detail = STATUS_OPTIMAL, None, ""
+        if ny < k:
+            detail = f"only {ny} new site(s) shorten anyone's distance"
+    else:
+        card = sparse.csr_matrix(
+            (np.ones(ny), (np.zeros(ny, np.int64), np.arange(ny))),
+            shape=(1, model["a"].shape[1]),
+        )
+        nvar = model["a"].shape[1]
+        res = milp(
+            model["c"],
+            constraints=[
+                LinearConstraint(model["a"], model["lb"], np.inf),
+                # without existing points the reduction assumes exactly k open
+                LinearConstraint(card, 0.0 if len(ex) else float(k_eff), float(k_eff)),
+            ],
+            integrality=np.concatenate([np.ones(ny), np.zeros(nvar - ny)]),
+            bounds=Bounds(0.0, 1.0),
+            # HiGHS presolve costs more than it saves on this already reduced model
+            options=_milp_options(
+                time_limit_s - (time.perf_counter() - t0), mip_rel_gap, presolve=False
+            ),
+        )
+        if res.x is not None:
+            sel = np.sort(model["sites"][res.x[:ny] > 0.5])
+        elif res.status == 1:
+            # time limit before HiGHS found a solution: the greedy one, with the bound
+            sel = _greedy_median(wl, d_exist, pi, pj, pd, k_eff)
+        else:
+            msg = f"the p-median MILP found no solution: {res.message}"
+            raise SolverError(msg)
+        status = STATUS_OPTIMAL if res.status == 0 else STATUS_FEASIBLE
+        bound_extra = res.mip_dual_bound
+        detail = ""
+        stats["milp_status"] = int(res.status)
+    dist = np.full(len(d), np.inf)
+    dist[pop <= 0] = np.nan
+    dist[live] = _open_distance(dl, ex, cand, sel)
+    objective = float(np.sum(wl * dist[live]))
+    if status == STATUS_OPTIMAL and bound_extra is None:
+        bound = objective
+    elif bound_extra is None or not np.isfinite(bound_extra):
+        # every cell at least at its nearest kept distance
+        bound = min(objective, model["constant"])
+    else:
+        bound = min(objective, float(bound_extra) + model["constant"])
+    gap = (objective - bound) / objective if objective > 0 else 0.0
+    if status == STATUS_FEASIBLE:
+        detail = f"time limit of {time_limit_s:g} s reached; proven gap {gap:.4%}"
+    return SitingResult(
+        problem="p-median",
+        selected=sel,
+        objective=objective,
+        bound=bound,
+        gap=max(gap, 0.0),
+        status=status,
+        objective_before=before,
+        distance_m=dist,
+        mean_distance_m=_weighted_mean(pop, np.nan_to_num(dist, nan=0.0)),
+        infeasible_demand=np.zeros(0, np.int64),
+        detail=detail,
+        solve_time_s=time.perf_counter() - t0,
+        stats=stats,
+    )
+
+
+def _greedy_median(
+    w: np.ndarray,
+    d_exist: np.ndarray,
+    pi: np.ndarray,
+    pj: np.ndarray,
+    pd: np.ndarray,
+    k: int,
+) -> np.ndarray:
+    """Add, ``k`` times, the site that most reduces the weighted distance."""
+    if len(pi) == 0:
+        return np.zeros(0, np.int64)
+    far = float(pd.max()) * 2 + 1.0
+    cur = np.where(np.isfinite(d_exist), d_exist, far)
+    n_sites = int(pj.max()) + 1
+    chosen: list[int] = []
+    for _ in range(k):
+        gain = np.bincount(
+            pj, weights=w[pi] * np.maximum(cur[pi] - pd, 0.0), minlength=n_sites
+        )
+        gain[chosen] = -1.0
+        j = int(np.argmax(gain))
+        if gain[j] <= 0:
+            break
+        chosen.append(j)
+        at = pj == j
+        np.minimum.at(cur, pi[at], pd[at])
+    return np.array(sorted(chosen), dtype=np.int64)
+
+
+def _median_infeasible(
+    d: np.ndarray, live: np.ndarray, t0: float, before: float
+) -> SitingResult:
+    return SitingResult(
+        problem="p-median",
+        selected=np.zeros(0, np.int64),
+        objective=math.inf,
+        bound=math.inf,
+        gap=0.0,
+        status=STATUS_INFEASIBLE,
+        objective_before=before,
+        distance_m=np.full(len(d), np.inf),
+        mean_distance_m=math.inf,
+        infeasible_demand=live,
+        detail=(
+            f"no existing point and no new site: the {len(live)} populated cell(s) "
+            f"({_list_some(live)}) cannot be served"
+        ),
+        solve_time_s=time.perf_counter() - t0,
+    )
+
+
+# ---------------------------------------------------------------------- p-center
+
+
+def _greedy_center(
+    dl: np.ndarray, d_exist: np.ndarray, cand: np.ndarray, k: int
+) -> np.ndarray:
+    """Farthest-first: open the candidate nearest to the currently worst cell."""
+    tree = cKDTree(cand)
+    cur = d_exist.copy()
+    chosen: list[int] = []
+    for _ in range(k):
+        worst = int(np.argmax(cur))
+        _, j = tree.query(dl[worst])
+        j = int(j)
+        if j in chosen:
+            break
+        chosen.append(j)
+        cur = np.minimum(cur, np.hypot(*(dl - cand[j]).T))
+    return np.array(sorted(chosen), dtype=np.int64)
+
+
+def _greedy_cover(a: sparse.csc_matrix, limit: int) -> np.ndarray | None:
+    """Greedy set cover of every row; None if it needs more than ``limit`` columns."""
+    m = a.shape[0]
+    left = np.ones(m, bool)
+    chosen: list[int] = []
+    while left.any():
+        if len(chosen) >= limit:
+            return None
+        gain = a.T @ left.astype(float)
+        j = int(np.argmax(gain))
+        if gain[j] <= 0:
+            return None
+        chosen.append(j)
+        rows = a.indices[a.indptr[j] : a.indptr[j + 1]]
+        left[rows] = False
+    return np.array(chosen, dtype=np.int64)
+
+
+def solve_p_center(
+    demand_xy: np.ndarray,
+    demand_pop: np.ndarray,
+    existing_xy: np.ndarray,
+    candidate_xy: np.ndarray,
+    k: int,
+    *,
+    time_limit_s: float = 60.0,
+) -> SitingResult:
+    """Choose ``k`` new sites minimising the largest distance of a populated cell.
+
+    Parameters
+    ----------
+    demand_xy, demand_pop, existing_xy, candidate_xy, k
+        As in :func:`solve_p_median`; only cells with population count.
+    time_limit_s
+        Limit for the whole solve (all bisection steps), seconds.
+
+    Returns
+    -------
+    SitingResult
+        ``objective`` and ``bound`` in metres: the largest distance reached and the
+        proven lower bound on the optimum.
+    """
+    t0 = time.perf_counter()
+    d, pop, ex, cand, k = _inputs(demand_xy, demand_pop, existing_xy, candidate_xy, k)
+    live = np.flatnonzero(pop > 0)
+    dl = d[live]
+    d_exist = _nearest(dl, ex)
+    before = float(d_exist.max()) if len(live) and len(ex) else math.inf
+    if len(live) == 0:
+        return _center_result(
+            d, pop, live, ex, cand, np.zeros(0, np.int64), 0.0, 0.0, before, t0, {}
+        )
+    if len(ex) == 0 and (k == 0 or len(cand) == 0):
+        res = _median_infeasible(d, live, t0, before)
+        res.problem = "p-center"
+        return res
+    k_eff = min(k, len(cand))
+    if k_eff == 0:
+        return _center_result(
+            d,
+            pop,
+            live,
+            ex,
+            cand,
+            np.zeros(0, np.int64),
+            before,
+            before,
+            before,
+            t0,
+            {},
+        )
+    sel_hi = _greedy_center(dl, d_exist, cand, k_eff)
+    hi_val = float(_open_distance(dl, ex, cand, sel_hi).max())
+    lo_val = float(np.minimum(d_exist, _nearest(dl, cand)).max())
+    # candidate radii: pair distances and existing distances within [lo, hi]
+    pi, pj, pd = _pairs_within(dl, cand, np.minimum(d_exist, hi_val), strict=False)
+    values = np.unique(np.concatenate([pd, d_exist]))
+    values = values[(values >= lo_val) & (values <= hi_val)]
+    if len(values) == 0 or values[-1] < hi_val:
+        values = np.append(values, hi_val)
+    lo, hi = 0, len(values) - 1  # values[hi] feasible; values < values[lo] infeasible
+    steps = milps = 0
+    timed_out = False
+    while lo < hi:
+        remaining = time_limit_s - (time.perf_counter() - t0)
+        if remaining <= 0:
+            timed_out = True
+            break
+        mid = (lo + hi) // 2
+        r = values[mid]
+        verdict, sel, used_milp = _cover_within(
+            r, d_exist, pi, pj, pd, len(cand), k_eff, remaining
+        )
+        steps += 1
+        milps += used_milp
+        if verdict is None:
+            timed_out = True
+            break
+        if verdict:
+            hi, sel_hi = mid, sel
+        else:
+            lo = mid + 1
+    stats = {
+        "n_radii": len(values),
+        "bisection_steps": steps,
+        "milps": milps,
+        "n_pairs": len(pi),
+    }
+    res = _center_result(
+        d,
+        pop,
+        live,
+        ex,
+        cand,
+        sel_hi,
+        float(values[hi]),
+        float(values[lo]),
+        before,
+        t0,
+        stats,
+    )
+    if timed_out and lo < hi:
+        res.status = STATUS_FEASIBLE
+        res.detail = (
+            f"time limit of {time_limit_s:g} s reached; the optimum lies between "
+            f"{values[lo]:.1f} m and {res.objective:.1f} m (gap {res.gap:.4%})"
+        )
+    return res
+
+
+def _cover_within(
+    r: float,
+    d_exist: np.ndarray,
+    pi: np.ndarray,
+    pj: np.ndarray,
+    pd: np.ndarray,
+    n_cand: int,
+    k: int,
+    remaining_s: float,
+) -> tuple[bool | None, np.ndarray, int]:
+    """Can ``k`` candidates bring every cell within ``r``? (verdict, sites, milp?)."""
+    need = d_exist > r
+    keep = need[pi] & (pd <= r)
+    rows_of = np.cumsum(need) - 1
+    n_rows = int(need.sum())
+    if n_rows == 0:
+        return True, np.zeros(0, np.int64), 0
+    rows = rows_of[pi[keep]]
+    if len(np.unique(rows)) < n_rows:
+        return False, np.zeros(0, np.int64), 0
+    sites, col = np.unique(pj[keep], return_inverse=True)
+    a = sparse.csc_matrix(
+        (np.ones(len(rows)), (rows, col.ravel())), shape=(n_rows, len(sites))
+    )
+    greedy = _greedy_cover(a, k)
+    if greedy is not None:
+        return True, np.sort(sites[greedy]), 0
+    res = milp(
+        np.ones(len(sites)),
+        constraints=[LinearConstraint(a.tocsr(), 1.0, np.inf)],
+        integrality=np.ones(len(sites)),
+        bounds=Bounds(0.0, 1.0),
+        options={"time_limit": max(remaining_s, 0.05), "mip_rel_gap": 0.0},
+    )
+    if res.status == 2:
+        return False, np.zeros(0, np.int64), 1
+    if res.x is not None and res.x.sum() <= k + 0.5:
+        return True, np.sort(sites[res.x > 0.5]), 1
+    if res.status == 0 or (
+        res.mip_dual_bound is not None and res.mip_dual_bound > k + 1e-6
+    ):
+        return False, np.zeros(0, np.int64), 1
+    return None, np.zeros(0, np.int64), 1
+
+
+def _center_result(
+    d: np.ndarray,
+    pop: np.ndarray,
+    live: np.ndarray,
+    ex: np.ndarray,
+    cand: np.ndarray,
+    sel: np.ndarray,
+    value: float,
+    bound: float,
+    before: float,
+    t0: float,
+    stats: dict[str, Any],
+) -> SitingResult:
+    dist = np.full(len(d), np.nan)
+    if len(live):
+        dist[live] = _open_distance(d[live], ex, cand, sel)
+        value = float(dist[live].max())
+    bound = min(bound, value)
+    gap = (value - bound) / value if value > 0 else 0.0
+    return SitingResult(
+        problem="p-center",
+        selected=np.sort(sel),
+        objective=value,
+        bound=bound,
+        gap=gap,
+        status=STATUS_OPTIMAL,
+        objective_before=before,
+        distance_m=dist,
+        mean_distance_m=_weighted_mean(pop, np.nan_to_num(dist, nan=0.0)),
+        infeasible_demand=np.zeros(0, np.int64),
+        detail="",
+        solve_time_s=time.perf_counter() - t0,
+        stats=stats,
+    )

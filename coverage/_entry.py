@@ -15,7 +15,14 @@ def run() -> None:
     """Import and run the ``coverage`` command line (exit 130 on Ctrl-C)."""
     try:
         from .cli import main
+
+        main()
     except KeyboardInterrupt:
         sys.stderr.write("Interrupted.\n")
         raise SystemExit(130) from None
-    main()
+    finally:
+        # the run is over (done, refused or interrupted): an interrupt while the
+        # interpreter shuts down must not turn it into a process killed by SIGINT
+        import signal
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)

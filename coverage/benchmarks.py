@@ -217,49 +217,80 @@ def _shown(value: Any) -> str:
     return repr(value)
 
 
-def _parse_rules(value: Any, problems: list[str]) -> list[DistanceRule]:
+def _rule_tables(
+    value: Any, problems: list[str], *, name: str, example: str
+) -> list[tuple[str, dict[str, Any]]]:
+    """``(where, table)`` of each rule table of ``name``; other items are problems."""
     if not isinstance(value, list):
         problems.append(
-            "'distance_rules' must be an array of tables such as "
-            "[{ distance_km = 5.0, min_share = 0.95 }], got " + _shown(value)
+            f"'{name}' must be an array of tables such as [{example}], got "
+            + _shown(value)
         )
         return []
-    rules = []
+    tables = []
     for i, rule in enumerate(value):
-        where = f"distance_rules[{i}]"
-        if not isinstance(rule, dict):
+        where = f"{name}[{i}]"
+        if isinstance(rule, dict):
+            tables.append((where, rule))
+        else:
             problems.append(
-                f"'{where}' must be a table such as "
-                "{ distance_km = 5.0, min_share = 0.95 }, got " + _shown(rule)
+                f"'{where}' must be a table such as {example}, got " + _shown(rule)
             )
-            continue
-        found = _unknown_keys(rule, _RULE_KEYS, where=f"{where}.")
-        for key in ("distance_km", "min_share"):
-            if key not in rule:
-                found.append(f"'{where}' lacks '{key}'")
-        dist, share = None, None
-        if "distance_km" in rule:
-            dist, bad = _number(
-                rule["distance_km"],
-                key=f"{where}.distance_km",
-                bounds=_KM_RANGE,
-                unit="of km ",
-            )
-            found += [bad] if bad else []
-        if "min_share" in rule:
-            share, bad = _number(
-                rule["min_share"], key=f"{where}.min_share", bounds=(0.0, 1.0), unit=""
-            )
-            found += [bad] if bad else []
+    return tables
+
+
+def _rule_figures(
+    rule: dict[str, Any],
+    where: str,
+    *,
+    keys: tuple[str, ...],
+    measure: str,
+    bounds: tuple[float, float],
+    unit: str,
+) -> tuple[float | None, float | None, list[str]]:
+    """Check a rule's keys, its measure (km or minutes) and ``min_share``."""
+    found = _unknown_keys(rule, keys, where=f"{where}.")
+    for key in (measure, "min_share"):
+        if key not in rule:
+            found.append(f"'{where}' lacks '{key}'")
+    amount, share = None, None
+    if measure in rule:
+        amount, bad = _number(
+            rule[measure], key=f"{where}.{measure}", bounds=bounds, unit=unit
+        )
+        found += [bad] if bad else []
+    if "min_share" in rule:
+        share, bad = _number(
+            rule["min_share"], key=f"{where}.min_share", bounds=(0.0, 1.0), unit=""
+        )
+        found += [bad] if bad else []
+    return amount, share, found
+
+
+def _choice(value: Any, choices: tuple[str, ...], key: str) -> list[str]:
+    """Return the problem when ``value`` is not one of ``choices`` (closest one)."""
+    if value in choices:
+        return []
+    close = difflib.get_close_matches(str(value), choices, n=1, cutoff=0.6)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return [f"'{key}' must be one of {', '.join(choices)}, got {_shown(value)}{hint}"]
+
+
+def _parse_rules(value: Any, problems: list[str]) -> list[DistanceRule]:
+    example = "{ distance_km = 5.0, min_share = 0.95 }"
+    rules = []
+    tables = _rule_tables(value, problems, name="distance_rules", example=example)
+    for where, rule in tables:
+        dist, share, found = _rule_figures(
+            rule,
+            where,
+            keys=_RULE_KEYS,
+            measure="distance_km",
+            bounds=_KM_RANGE,
+            unit="of km ",
+        )
         scope = rule.get("scope", "all")
-        if scope not in SCOPES:
-            close = difflib.get_close_matches(str(scope), SCOPES, n=1, cutoff=0.6)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            found.append(
-                f"'{where}.scope' must be one of {', '.join(SCOPES)}, got "
-                + _shown(scope)
-                + hint
-            )
+        found += _choice(scope, SCOPES, f"{where}.scope")
         problems += found
         if not found and dist is not None and share is not None:
             rules.append(DistanceRule(dist, share, str(scope)))
@@ -268,47 +299,21 @@ def _parse_rules(value: Any, problems: list[str]) -> list[DistanceRule]:
 
 def _parse_time_rules(value: Any, problems: list[str]) -> list[TimeRule]:
     example = '{ minutes = 20, min_share = 1.0, mode = "car" }'
-    if not isinstance(value, list):
-        problems.append(
-            f"'time_rules' must be an array of tables such as [{example}], got "
-            + _shown(value)
-        )
-        return []
     rules = []
-    for i, rule in enumerate(value):
-        where = f"time_rules[{i}]"
-        if not isinstance(rule, dict):
-            problems.append(
-                f"'{where}' must be a table such as {example}, got " + _shown(rule)
-            )
-            continue
-        found = _unknown_keys(rule, _TIME_RULE_KEYS, where=f"{where}.")
-        for key in ("minutes", "min_share"):
-            if key not in rule:
-                found.append(f"'{where}' lacks '{key}'")
-        minutes, share = None, None
-        if "minutes" in rule:
-            minutes, bad = _number(
-                rule["minutes"],
-                key=f"{where}.minutes",
-                bounds=_MIN_RANGE,
-                unit="of minutes ",
-            )
-            found += [bad] if bad else []
-        if "min_share" in rule:
-            share, bad = _number(
-                rule["min_share"], key=f"{where}.min_share", bounds=(0.0, 1.0), unit=""
-            )
-            found += [bad] if bad else []
+    for where, rule in _rule_tables(
+        value, problems, name="time_rules", example=example
+    ):
+        minutes, share, found = _rule_figures(
+            rule,
+            where,
+            keys=_TIME_RULE_KEYS,
+            measure="minutes",
+            bounds=_MIN_RANGE,
+            unit="of minutes ",
+        )
         mode = rule.get("mode")
-        if mode is not None and mode not in TIME_MODES:
-            close = difflib.get_close_matches(str(mode), TIME_MODES, n=1, cutoff=0.6)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            found.append(
-                f"'{where}.mode' must be one of {', '.join(TIME_MODES)}, got "
-                + _shown(mode)
-                + hint
-            )
+        if mode is not None:
+            found += _choice(mode, TIME_MODES, f"{where}.mode")
         problems += found
         if not found and minutes is not None and share is not None:
             rules.append(TimeRule(minutes, share, None if mode is None else str(mode)))

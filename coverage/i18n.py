@@ -308,10 +308,6 @@ LABELS: dict[str, dict[str, str]] = {
         "en": "dark border: receives TTHC applications",
         "vi": "viền đậm: tiếp nhận hồ sơ TTHC",
     },
-    "map.legend.clustered": {
-        "en": "numbers: clusters of points (zoom in)",
-        "vi": "số: cụm điểm (phóng to để xem)",
-    },
     "map.search.placeholder": {
         "en": "Find a commune…",
         "vi": "Tìm xã/phường…",
@@ -348,6 +344,40 @@ LABELS: dict[str, dict[str, str]] = {
         "en": "Benchmark people per point",
         "vi": "Chỉ tiêu số dân/điểm",
     },
+    # the map's national view, basemap and what-if panel
+    "map.legend.clustered": {
+        "en": "white ring with a number: a cluster of that many points, not a "
+        "coverage class (zoom in)",
+        "vi": "vòng trắng có số: cụm gồm chừng ấy điểm, không phải mức đánh giá "
+        "(phóng to để xem)",
+    },
+    "map.layer.basemap": {
+        "en": "Light basemap (offline)",
+        "vi": "Nền bản đồ nhẹ (ngoại tuyến)",
+    },
+    "map.layer.tiles": {"en": "Background tiles", "vi": "Nền bản đồ (ô ảnh)"},
+    "wi.title": {"en": "What if…", "vi": "Thử phương án…"},
+    "wi.add": {
+        "en": "Click the map to add a point (drag to move, click it to remove)",
+        "vi": "Bấm vào bản đồ để thêm điểm (kéo để dời, bấm vào điểm để bỏ)",
+    },
+    "wi.proposals": {"en": "Proposed points", "vi": "Điểm đề xuất"},
+    "wi.total": {"en": "Whole map", "vi": "Toàn bản đồ"},
+    "wi.points": {"en": "points", "vi": "điểm"},
+    "wi.radius": {"en": "radius", "vi": "bán kính"},
+    "wi.people": {"en": "people/point", "vi": "người/điểm"},
+    "wi.within": {"en": "within {t} km", "vi": "trong {t} km"},
+    "wi.failing": {"en": "communes failing", "vi": "xã chưa đạt"},
+    "wi.meets": {"en": "meets the benchmark", "vi": "đạt chỉ tiêu"},
+    "wi.fails": {"en": "fails the benchmark", "vi": "chưa đạt chỉ tiêu"},
+    "wi.export": {"en": "Export points (CSV)", "vi": "Xuất danh sách điểm (CSV)"},
+    "wi.reset": {"en": "Reset", "vi": "Đặt lại"},
+    "wi.new": {"en": "What-if point", "vi": "Điểm thử"},
+    "wi.removed": {
+        "en": "removed (click to restore)",
+        "vi": "đã bỏ (bấm để khôi phục)",
+    },
+    "wi.outside": {"en": "outside every commune", "vi": "ngoài mọi xã"},
 }
 
 _PATTERNS: list[tuple[re.Pattern[str], dict[str, str]]] = [

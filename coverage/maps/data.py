@@ -20,10 +20,9 @@ import shapely
 from ..benchmarks import Benchmark
 from ..errors import InputError
 from ..geo import dissolve_tiling, to_metric, to_wgs84
-from ..i18n import label
+from ..i18n import LABELS, label
 from ..reasons import render_reasons
 from .classify import KIND_COLOURS, MISSING, NO_POINT, LayerSpec, _fmt, _layer_specs
-from .text import MAP_TEXT, map_label
 from .values import _round, _text
 
 # the what-if names stay importable from here; those outside __all__ are
@@ -289,7 +288,7 @@ def _points_legend_html(
     if clustered:
         rows.append(
             '<div class="cv-bin"><span class="cv-dot cv-cluster">3</span>'
-            f"{e(map_label('map.legend.clustered', lang))}</div>"
+            f"{e(label('map.legend.clustered', lang))}</div>"
         )
     if proposed:
         rows.append(
@@ -509,11 +508,11 @@ def map_data(
     )
     labels["kinds"] = [label(k, lang) for k in kinds]
     for key in ("map.layer.basemap", "map.layer.tiles"):
-        labels[key] = map_label(key, lang)
+        labels[key] = label(key, lang)
     if whatif is not None:
-        for key in MAP_TEXT:
+        for key in LABELS:
             if key.startswith("wi."):
-                labels[key] = map_label(key, lang)
+                labels[key] = label(key, lang)
     suffix = "" if level == "commune" else f".{level}"
     for key in ("map.search.placeholder", "map.search.none"):
         labels[key] = label(key + suffix, lang)

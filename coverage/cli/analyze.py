@@ -251,6 +251,7 @@ def analyze(
         result,
         access_score=access_score,
         thresholds_km=within_km,
+        thresholds_min=within_min,
         kinds=kinds,
     )
     title = map_title_for(boundaries, bench.name, is_sample=is_sample, lang=lang)

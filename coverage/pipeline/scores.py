@@ -18,14 +18,19 @@ Neither changes anything when not asked for: without capacities and without
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 
 from ..benchmarks import Benchmark
 from ..errors import InputError
 from ..model import Analysis
 from .analyze import counted_points, thresholds_for
+
+if TYPE_CHECKING:
+    from ..access.scores import CostPairs
 
 __all__ = [
     "ACCESS_SCORE_METHODS",
@@ -130,6 +135,8 @@ def access_score_edges_km(
 ) -> tuple[float, ...]:
     """Zone edges of E2SFCA: the thresholds when one per zone, else ``d0/3...d0``.
 
+    The same rule serves the minutes of ``--within-min``.
+
     Examples
     --------
     >>> access_score_edges_km([2.0, 3.0, 5.0])
@@ -144,19 +151,123 @@ def access_score_edges_km(
     return tuple(d0 * k / n_zones for k in range(1, n_zones + 1))
 
 
+def _score_pairs(
+    analysis: Analysis,
+    point_xy: np.ndarray,
+    *,
+    method: str,
+    thresholds_km: Sequence[float] | None,
+    thresholds_min: Sequence[float] | None,
+) -> tuple[CostPairs, tuple[float, ...], tuple[float, ...], dict[str, object]]:
+    """Demand-to-point pairs, zone edges (in the pairs' unit), weights, figures."""
+    from ..access import LUO_QI_WEIGHTS
+    from ..access.scores import neighbour_pairs
+
+    assert analysis.access is not None
+    surface = analysis.access.surface
+    travel = analysis.travel
+    if travel is None:
+        given = thresholds_km or thresholds_for(analysis.benchmark)
+        source = "--within" if thresholds_km else "benchmark distance thresholds"
+        unit = "km"
+    else:
+        from .travel import travel_thresholds_for
+
+        given = thresholds_min or travel_thresholds_for(analysis.benchmark)
+        source = (
+            "--within-min" if thresholds_min else "time thresholds (rules or default)"
+        )
+        unit = "min"
+    if method == "e2sfca":
+        edges = access_score_edges_km(given, n_zones=len(LUO_QI_WEIGHTS))
+        weights: tuple[float, ...] = tuple(LUO_QI_WEIGHTS)
+    else:
+        edges = (float(max(given)),)
+        weights = (1.0,)
+    figures: dict[str, object] = {
+        "measure": "travel_time_min" if travel is not None else "distance_km",
+        "thresholds_from": source,
+        f"zone_edges_{unit}": list(edges),
+    }
+    if travel is None:
+        demand_xy = np.column_stack([surface.x_m, surface.y_m])
+        pairs = neighbour_pairs(demand_xy, point_xy, max_distance_m=edges[-1] * 1000.0)
+        return pairs, tuple(e * 1000.0 for e in edges), weights, figures
+    from ..access.scores import CostPairs
+    from ..travel.cover import TIME_TOLERANCE_MIN, times_within_min
+
+    graph = travel.times.graph
+    if graph.n_points != len(point_xy) or graph.n_cells != len(surface.pop):
+        msg = "the travel graph does not hold the counted points and cells"
+        raise ValueError(msg)
+    cell, point, minutes = times_within_min(graph, edges[-1])
+    figures["travel"] = travel.description
+    pairs = CostPairs(cell, point, minutes, graph.n_cells, graph.n_points)
+    # the edges get the planner's tolerance: round-off of edge sums stays in a zone
+    return pairs, tuple(e + TIME_TOLERANCE_MIN for e in edges), weights, figures
+
+
+def _level_scores(
+    analysis: Analysis, cell_score: np.ndarray, area_mean: float
+) -> dict[str, pd.DataFrame]:
+    """Population-weighted score per district and province, joined to the levels."""
+    from ..access.scores import aggregate_scores
+    from ..metrics import LEVEL_KEYS
+    from .analyze import composite_key
+
+    assert analysis.access is not None
+    surface = analysis.access.surface
+    cell_commune = np.asarray(surface.commune, dtype=np.int64)
+    placed = cell_commune >= 0
+    lows: dict[str, pd.DataFrame] = {}
+    for level, table in list(analysis.levels.items()):
+        keys = LEVEL_KEYS[level]
+        commune_key = composite_key(analysis.communes, keys).astype(str)
+        cell_key = np.where(placed, commune_key[np.where(placed, cell_commune, 0)], "")
+        groups = aggregate_scores(cell_score, surface.pop, cell_key)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = groups.score / area_mean if area_mean > 0 else groups.score * np.nan
+        score = pd.Series(groups.score * ACCESS_SCORE_PER, index=groups.labels)
+        ratios = pd.Series(ratio, index=groups.labels)
+        row_key = composite_key(table, keys).astype(str)
+        out = table.copy()
+        out["access_score"] = score.reindex(row_key).to_numpy(float)
+        out["access_score_ratio"] = ratios.reindex(row_key).to_numpy(float)
+        analysis.levels[level] = out
+        lows[level] = out
+    return lows
+
+
+def _lowest(table: pd.DataFrame, level: str, n: int = 5) -> list[str]:
+    score = table["access_score"].to_numpy(float)
+    finite = np.isfinite(score)
+    order = np.argsort(np.where(finite, score, np.inf), kind="stable")[:n]
+    low = table.iloc[order[finite[order]]]
+    names = low["province_name"].astype("string").fillna("")
+    if level == "district":
+        names = low["district_name"].astype("string").fillna("") + " (" + names + ")"
+    return [str(v) for v in names]
+
+
 def apply_access_score(
     analysis: Analysis,
     *,
     method: str,
     thresholds_km: Sequence[float] | None = None,
+    thresholds_min: Sequence[float] | None = None,
     kinds: tuple[str, ...] | None = None,
 ) -> None:
-    """Add the floating-catchment access score per commune and to the summary.
+    """Add the floating-catchment access score per commune, level and to the summary.
 
     Parameters
     ----------
     analysis
         An analysis with distance access (its population surface is the demand).
+        With travel times (``--roads``) the catchments are by time: a point's
+        cells are those that reach it within the largest minute threshold, found
+        by a bounded Dijkstra per point on the travel graph
+        (:func:`coverage.travel.cover.times_within_min`); otherwise by straight
+        line within the largest distance threshold.
     method
         ``"e2sfca"`` (step decay over three zones, weights
         :data:`~coverage.access.LUO_QI_WEIGHTS`) or ``"2sfca"`` (weight 1 up to
@@ -165,11 +276,15 @@ def apply_access_score(
         ``--within``: the catchment size is the largest; E2SFCA uses three given
         thresholds as its zone edges, else splits the largest in three equal zones.
         Default: the analysis thresholds of the benchmark.
+    thresholds_min
+        ``--within-min``, the same in minutes when the analysis has travel times.
+        Default: the time thresholds of the analysis (the benchmark's time rules,
+        else 15, 30 and 60 minutes).
     kinds
         The point kinds that count.
     """
-    from ..access import LUO_QI_WEIGHTS, access_scores
     from ..access.core import _point_arrays
+    from ..access.scores import aggregate_scores, floating_catchment
 
     if method not in ACCESS_SCORE_METHODS:
         msg = f"--access-score must be one of {', '.join(ACCESS_SCORE_METHODS)}"
@@ -187,26 +302,18 @@ def apply_access_score(
         cap = capacity[usable]
         supply = np.where(np.isfinite(cap), cap, 1.0)
         n_default = int((~np.isfinite(cap)).sum())
-    given = thresholds_km or thresholds_for(analysis.benchmark)
-    if method == "e2sfca":
-        edges_km = access_score_edges_km(given, n_zones=len(LUO_QI_WEIGHTS))
-        weights: tuple[float, ...] = tuple(LUO_QI_WEIGHTS)
-    else:
-        edges_km = (float(max(given)),)
-        weights = (1.0,)
-    demand_xy = np.column_stack([surface.x_m, surface.y_m])
-    codes = np.asarray(surface.codes).astype(str)
-    res, groups = access_scores(
-        surface.pop,
-        supply,
+    pairs, edges, weights, measure = _score_pairs(
+        analysis,
+        xy,
         method=method,
-        thresholds=[e * 1000.0 for e in edges_km],
-        demand_xy=demand_xy,
-        supply_xy=xy,
-        groups=np.asarray(surface.commune, dtype=np.int64),
-        weights=weights,
+        thresholds_km=thresholds_km,
+        thresholds_min=thresholds_min,
     )
-    assert groups is not None
+    codes = np.asarray(surface.codes).astype(str)
+    res = floating_catchment(surface.pop, supply, pairs, edges=edges, weights=weights)
+    groups = aggregate_scores(
+        res.score, surface.pop, np.asarray(surface.commune, dtype=np.int64)
+    )
     communes = analysis.communes.copy()
     n = len(communes)
     score = np.full(n, np.nan)
@@ -218,25 +325,32 @@ def apply_access_score(
     communes["access_score"] = score * ACCESS_SCORE_PER
     communes["access_score_ratio"] = ratio
     analysis.communes = communes
+    levels = _level_scores(analysis, res.score, groups.area_mean)
     finite = np.isfinite(score)
     low = np.argsort(np.where(finite, score, np.inf), kind="stable")[:5]
+    area_mean = (
+        groups.area_mean * ACCESS_SCORE_PER if np.isfinite(groups.area_mean) else None
+    )
     analysis.summary["access_score"] = {
         "method": method,
         "formula": "A_i = sum_j R_j W(d_ij), R_j = S_j / sum_k P_k W(d_kj)",
-        "zone_edges_km": list(edges_km),
+        **measure,
+        "step_function": "W(d) = w_k for e_{k-1} < d <= e_k (e_0 = -inf), 0 beyond "
+        "the last edge",
         "zone_weights": list(weights),
         "supply": "capacity per point"
         if capacity is not None and n_default < len(xy)
         else "1 per point",
         "n_points_supply_1": n_default,
         "unit": "supply per 1,000 people",
-        "area_mean": groups.area_mean * ACCESS_SCORE_PER
-        if np.isfinite(groups.area_mean)
-        else None,
+        "area_mean": area_mean,
         "pop_no_access": float(surface.pop[res.no_access].sum()),
         "n_idle_points": int(res.idle.sum()),
         "lowest_communes": [codes[i] for i in low if finite[i]],
+        **{f"lowest_{level}s": _lowest(t, level) for level, t in levels.items()},
     }
+    if "overall" in analysis.summary:
+        analysis.summary["overall"]["access_score"] = area_mean
 
 
 def apply_scores(
@@ -244,12 +358,17 @@ def apply_scores(
     *,
     access_score: str | None = None,
     thresholds_km: Sequence[float] | None = None,
+    thresholds_min: Sequence[float] | None = None,
     kinds: tuple[str, ...] | None = None,
 ) -> Analysis:
     """Run :func:`apply_capacity` and, when asked, :func:`apply_access_score`."""
     apply_capacity(analysis, kinds=kinds)
     if access_score is not None:
         apply_access_score(
-            analysis, method=access_score, thresholds_km=thresholds_km, kinds=kinds
+            analysis,
+            method=access_score,
+            thresholds_km=thresholds_km,
+            thresholds_min=thresholds_min,
+            kinds=kinds,
         )
     return analysis

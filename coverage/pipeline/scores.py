@@ -7,9 +7,21 @@ Run after :func:`coverage.pipeline.analyze` on its result:
   of every point, ``pop_served / (capacity x people_per_unit)``, joins the
   catchments (``capacity``, ``load``, ``overloaded``) and the summary;
 * :func:`apply_access_score`: the 2SFCA / E2SFCA score of every population cell
-  (:mod:`coverage.access.scores`) and its population-weighted mean per commune, as
-  ``access_score`` (supply per 1,000 people) and ``access_score_ratio`` (ratio to
-  the area's mean) in the communes and the summary.
+  (:mod:`coverage.access.scores`) and its population-weighted mean per commune,
+  district, province and overall, as ``access_score`` (supply per 1,000 people) and
+  ``access_score_ratio`` (ratio to the area's mean) in the communes, the level
+  tables and the summary.
+
+Decisions
+---------
+* With travel times (``--roads``) the catchments are by time, in minutes
+  (``--within-min``): the pairs are those of :func:`time_pairs`, one bounded
+  Dijkstra per point (in chunks) on the travel graph the travel stage built, with
+  the time from the cell to the point in both steps. Without roads they are by
+  straight line, in km (``--within``). ``summary.json`` says which
+  (``measure``, ``zone_edges_km`` or ``zone_edges_min``).
+* A level's score is the population-weighted mean of its cells' scores (not of its
+  communes' ratios), and its ratio is to the same area mean as the communes'.
 
 Neither changes anything when not asked for: without capacities and without
 ``--access-score`` the outputs stay as they were.
@@ -31,6 +43,7 @@ from .analyze import counted_points, thresholds_for
 
 if TYPE_CHECKING:
     from ..access.scores import CostPairs
+    from ..travel.graph import TravelGraph
 
 __all__ = [
     "ACCESS_SCORE_METHODS",
@@ -41,6 +54,7 @@ __all__ = [
     "apply_capacity",
     "apply_scores",
     "point_capacity",
+    "time_pairs",
 ]
 
 ACCESS_SCORE_METHODS = ("e2sfca", "2sfca")
@@ -151,6 +165,30 @@ def access_score_edges_km(
     return tuple(d0 * k / n_zones for k in range(1, n_zones + 1))
 
 
+def time_pairs(graph: TravelGraph, *, max_min: float) -> CostPairs:
+    """Cell-to-point pairs reached within ``max_min`` minutes on a travel graph.
+
+    Parameters
+    ----------
+    graph
+        The travel graph of the cells and points
+        (:func:`coverage.travel.graph.build_graph`).
+    max_min
+        Catchment size in minutes (times up to it plus
+        :data:`~coverage.travel.cover.TIME_TOLERANCE_MIN` are kept).
+
+    Returns
+    -------
+    coverage.access.scores.CostPairs
+        Cost in minutes, from the cell to the point.
+    """
+    from ..access.scores import CostPairs
+    from ..travel.cover import times_within_min
+
+    cell, point, minutes = times_within_min(graph, max_min)
+    return CostPairs(cell, point, minutes, graph.n_cells, graph.n_points)
+
+
 def _score_pairs(
     analysis: Analysis,
     point_xy: np.ndarray,
@@ -193,18 +231,16 @@ def _score_pairs(
         demand_xy = np.column_stack([surface.x_m, surface.y_m])
         pairs = neighbour_pairs(demand_xy, point_xy, max_distance_m=edges[-1] * 1000.0)
         return pairs, tuple(e * 1000.0 for e in edges), weights, figures
-    from ..access.scores import CostPairs
-    from ..travel.cover import TIME_TOLERANCE_MIN, times_within_min
+    from ..travel.cover import TIME_TOLERANCE_MIN
 
     graph = travel.times.graph
     if graph.n_points != len(point_xy) or graph.n_cells != len(surface.pop):
         msg = "the travel graph does not hold the counted points and cells"
         raise ValueError(msg)
-    cell, point, minutes = times_within_min(graph, edges[-1])
     figures["travel"] = travel.description
-    pairs = CostPairs(cell, point, minutes, graph.n_cells, graph.n_points)
     # the edges get the planner's tolerance: round-off of edge sums stays in a zone
-    return pairs, tuple(e + TIME_TOLERANCE_MIN for e in edges), weights, figures
+    edges_min = tuple(e + TIME_TOLERANCE_MIN for e in edges)
+    return time_pairs(graph, max_min=edges[-1]), edges_min, weights, figures
 
 
 def _level_scores(

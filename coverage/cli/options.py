@@ -485,7 +485,8 @@ def siting_opts(command: str) -> Callable[[_F], _F]:
                     "commune (access_score, access_score_ratio to the area mean). "
                     "2sfca: W = 1 up to the largest --within; e2sfca: W = 1, 0.68, "
                     "0.22 in three zones (three --within values are the edges, "
-                    "else the largest split in thirds).",
+                    "else the largest split in thirds). With --roads the same in "
+                    "travel minutes of --within-min; also per district and province.",
                 ),
             ],
         )

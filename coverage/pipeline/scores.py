@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from ..benchmarks import Benchmark
-from ..errors import InputError
+from ..errors import CoverageError, InputError
 from ..model import Analysis
 from .analyze import counted_points, thresholds_for
 
@@ -234,9 +234,11 @@ def _score_pairs(
     from ..travel.cover import TIME_TOLERANCE_MIN
 
     graph = travel.times.graph
-    if graph.n_points != len(point_xy) or graph.n_cells != len(surface.pop):
-        msg = "the travel graph does not hold the counted points and cells"
-        raise ValueError(msg)
+    graph_xy = analysis.access.point_xy
+    same = graph_xy.shape == point_xy.shape and np.allclose(graph_xy, point_xy)
+    if not same or graph.n_cells != len(surface.pop):
+        msg = "the travel graph does not hold these points and cells (other kinds?)"
+        raise CoverageError(msg)
     figures["travel"] = travel.description
     # the edges get the planner's tolerance: round-off of edge sums stays in a zone
     edges_min = tuple(e + TIME_TOLERANCE_MIN for e in edges)

@@ -276,3 +276,21 @@ def test_without_roads_the_score_is_by_distance(tmp_path):
     assert score["measure"] == "distance_km"
     assert score["zone_edges_km"] == [2.0, 4.0, 6.0]
     assert "access_score" in analysis.levels["district"].columns
+
+
+@pytest.mark.parametrize(
+    ("edges", "expected"),
+    [
+        ({"zone_edges_min": [15.0, 30.0, 60.0]}, "(15/30/60 min)"),
+        ({"zone_edges_km": [2.0, 3.0, 5.0]}, "(2/3/5 km)"),
+    ],
+)
+def test_report_line_names_the_measure_of_the_score(edges, expected):
+    from coverage.output.report import _score_lines
+
+    score = {"method": "e2sfca", "area_mean": 0.281, "unit": "supply per 1,000 people"}
+    score |= {"lowest_communes": ["04701"], **edges}
+    (line,) = [
+        x for x in _score_lines({"access_score": score}, vi=False) if "score" in x
+    ]
+    assert f"access score e2sfca {expected}: 0.281" in line

@@ -193,13 +193,22 @@ def _score_lines(summary: Summary, *, vi: bool) -> list[str]:
     if score and score.get("area_mean") is not None:
         text = "chỉ số tiếp cận" if vi else "access score"
         lines.append(
-            f"  {text} {score['method']}: {score['area_mean']:.3g} "
-            f"({score['unit']}); "
+            f"  {text} {score['method']}{_score_zones(score)}: "
+            f"{score['area_mean']:.3g} ({score['unit']}); "
             + ("thấp nhất" if vi else "lowest")
             + ": "
             + ", ".join(score["lowest_communes"])
         )
     return lines
+
+
+def _score_zones(score: dict) -> str:
+    """Return the zone edges of an access score with their unit, e.g. ``(2/3/5 km)``."""
+    for unit in ("min", "km"):
+        edges = score.get(f"zone_edges_{unit}")
+        if edges:
+            return " (" + "/".join(f"{e:g}" for e in edges) + f" {unit})"
+    return ""
 
 
 def format_summary(

@@ -474,6 +474,12 @@ def test_time_limit_is_reported_with_an_honest_gap(monkeypatch):
         return _FakeMilpResult(x, 1, -25.0)
 
     monkeypatch.setattr(plan_mod.solvers, "milp", fake_milp)
+    # the LP's column generation is cut by the time limit before it proves anything
+    monkeypatch.setattr(
+        plan_mod.solvers,
+        "_mclp_colgen",
+        lambda *a, **k: plan_mod.solvers._ColGen(np.inf, None, True, 0),
+    )
     res = solve_mclp(sparse.csr_matrix(a), w, 2, method="exact", time_limit_s=1.0)
     assert res.status == "feasible (time limit)"
     assert res.method == "exact"
@@ -547,17 +553,22 @@ def test_lscp_greedy_meeting_the_counting_bound_skips_lp_and_milp(monkeypatch, m
     assert res.objective == 3.0 == res.bound
 
 
-def test_greedy_not_proven_still_calls_the_milp(monkeypatch):
+def test_greedy_not_proven_still_calls_highs(monkeypatch):
     import coverage.plan.solvers as solvers
 
     calls = []
-    real = solvers.milp
-    monkeypatch.setattr(
-        solvers, "milp", lambda *a, **kw: calls.append(kw) or real(*a, **kw)
-    )
+    for name in ("milp", "linprog"):
+        real = getattr(solvers, name)
+        monkeypatch.setattr(
+            solvers,
+            name,
+            lambda *a, _real=real, _name=name, **kw: calls.append(_name)
+            or _real(*a, **kw),
+        )
     cover, w = _trap()
     res = solve_mclp(cover, w, 2, method="exact")
-    assert len(calls) == 1
+    # the LP relaxation (column generation) proves the optimum: no MILP is needed
+    assert calls and "milp" not in calls
     assert res.method == "exact" and res.status == "optimal" and res.objective == 20
 
 
@@ -857,3 +868,17 @@ def test_plan_from_layers_with_the_real_population_grid():
         pytest.approx(res.objective / surface.pop.sum(), rel=1e-6)
     )
     assert table["n_points_after"].sum() == len(points) + len(proposed)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_column_generation_from_few_sites_stays_exact(monkeypatch, seed):
+    import coverage.plan.solvers as solvers
+
+    monkeypatch.setattr(solvers, "COLGEN_FIRST_SITES", 1)
+    dxy, sxy, pop = random_instance(seed, n_demand=120, n_sites=70)
+    cover = build_coverage_matrix(dxy, sxy, 1500.0)
+    res = solve_mclp(cover, pop, 2, method="exact")
+    best = brute_mclp(_dense(cover), pop, 2)
+    assert res.status == "optimal"
+    assert res.objective == pytest.approx(best, rel=1e-4)
+    assert res.bound >= best * (1 - 1e-9)

@@ -562,8 +562,9 @@ def test_greedy_not_proven_still_calls_highs(monkeypatch):
         monkeypatch.setattr(
             solvers,
             name,
-            lambda *a, _real=real, _name=name, **kw: calls.append(_name)
-            or _real(*a, **kw),
+            lambda *a, _real=real, _name=name, **kw: (
+                calls.append(_name) or _real(*a, **kw)
+            ),
         )
     cover, w = _trap()
     res = solve_mclp(cover, w, 2, method="exact")

@@ -883,3 +883,54 @@ def test_column_generation_from_few_sites_stays_exact(monkeypatch, seed):
     assert res.status == "optimal"
     assert res.objective == pytest.approx(best, rel=1e-4)
     assert res.bound >= best * (1 - 1e-9)
+
+
+def _grid_cells(seed: int, n: int = 60, cell_m: float = 500.0):
+    rng = np.random.default_rng(seed)
+    gx, gy = np.meshgrid(np.arange(n) * cell_m, np.arange(n) * cell_m)
+    xy = np.column_stack([gx.ravel(), gy.ravel()]) + cell_m / 2
+    pop = rng.pareto(1.5, len(xy)) * (rng.random(len(xy)) < 0.6)
+    return xy, pop
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_candidate_cells_reach_every_populated_cell(seed):
+    from coverage.plan.sites import _candidate_sites
+
+    xy, pop = _grid_cells(seed)
+    radius_m = 1200.0
+    existing = xy[np.random.default_rng(seed).choice(len(xy), 5, replace=False)]
+    cand_xy, _, n_cover = _candidate_sites(
+        None,
+        None,
+        xy,
+        pop,
+        crs="EPSG:3857",
+        candidate_source="cells",
+        exclusion=None,
+        max_candidates=20,
+        cell_m=500.0,
+        reach=lambda d, s: covered_by(d, s, radius_m),
+        existing_xy=existing,
+        block_m=radius_m * math.sqrt(2.0),
+    )
+    assert n_cover > 0 and len(cand_xy) <= 20 + n_cover
+    sites = np.vstack([existing, cand_xy])
+    assert covered_by(xy[pop > 0], sites, radius_m).all()
+    # far fewer than one candidate per populated cell
+    assert len(cand_xy) < 0.25 * (pop > 0).sum()
+
+
+def test_reach_cover_leaves_only_cells_nobody_may_serve():
+    from coverage.plan.sites import _reach_cover
+
+    xy, pop = _grid_cells(7, n=30)
+    allowed = xy[:, 0] > 3000.0  # the west is excluded, beyond reach of the east
+    need = pop > 0
+    chosen = _reach_cover(
+        xy, need, allowed, block_m=1000.0, reach=lambda d, s: covered_by(d, s, 700.0)
+    )
+    assert allowed[chosen].all()
+    reached = covered_by(xy, xy[chosen], 700.0)
+    assert reached[need & (xy[:, 0] > 3000.0)].all()
+    assert not reached[need & (xy[:, 0] < 2000.0)].any()

@@ -934,3 +934,15 @@ def test_reach_cover_leaves_only_cells_nobody_may_serve():
     reached = covered_by(xy, xy[chosen], 700.0)
     assert reached[need & (xy[:, 0] > 3000.0)].all()
     assert not reached[need & (xy[:, 0] < 2000.0)].any()
+
+
+def test_plan_from_layers_full_target_is_feasible_with_few_candidates(layers):
+    from coverage.plan import plan_from_layers
+
+    communes, points = layers[:2]
+    res, _ = plan_from_layers(
+        communes, points, radius_km=0.8, target="all", cell_m=500.0, max_candidates=5
+    )
+    assert res.status != "infeasible" and res.uncoverable_pop == 0.0
+    assert res.stats["n_candidates_for_reach"] > 0
+    assert "so that every populated cell is within reach" in res.detail

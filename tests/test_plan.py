@@ -474,6 +474,12 @@ def test_time_limit_is_reported_with_an_honest_gap(monkeypatch):
         return _FakeMilpResult(x, 1, -25.0)
 
     monkeypatch.setattr(plan_mod.solvers, "milp", fake_milp)
+    # the LP's column generation is cut by the time limit before it proves anything
+    monkeypatch.setattr(
+        plan_mod.solvers,
+        "_mclp_colgen",
+        lambda *a, **k: plan_mod.solvers._ColGen(np.inf, None, True, 0),
+    )
     res = solve_mclp(sparse.csr_matrix(a), w, 2, method="exact", time_limit_s=1.0)
     assert res.status == "feasible (time limit)"
     assert res.method == "exact"
@@ -547,17 +553,23 @@ def test_lscp_greedy_meeting_the_counting_bound_skips_lp_and_milp(monkeypatch, m
     assert res.objective == 3.0 == res.bound
 
 
-def test_greedy_not_proven_still_calls_the_milp(monkeypatch):
+def test_greedy_not_proven_still_calls_highs(monkeypatch):
     import coverage.plan.solvers as solvers
 
     calls = []
-    real = solvers.milp
-    monkeypatch.setattr(
-        solvers, "milp", lambda *a, **kw: calls.append(kw) or real(*a, **kw)
-    )
+    for name in ("milp", "linprog"):
+        real = getattr(solvers, name)
+        monkeypatch.setattr(
+            solvers,
+            name,
+            lambda *a, _real=real, _name=name, **kw: (
+                calls.append(_name) or _real(*a, **kw)
+            ),
+        )
     cover, w = _trap()
     res = solve_mclp(cover, w, 2, method="exact")
-    assert len(calls) == 1
+    # the LP relaxation (column generation) proves the optimum: no MILP is needed
+    assert calls and "milp" not in calls
     assert res.method == "exact" and res.status == "optimal" and res.objective == 20
 
 
@@ -857,3 +869,80 @@ def test_plan_from_layers_with_the_real_population_grid():
         pytest.approx(res.objective / surface.pop.sum(), rel=1e-6)
     )
     assert table["n_points_after"].sum() == len(points) + len(proposed)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_column_generation_from_few_sites_stays_exact(monkeypatch, seed):
+    import coverage.plan.solvers as solvers
+
+    monkeypatch.setattr(solvers, "COLGEN_FIRST_SITES", 1)
+    dxy, sxy, pop = random_instance(seed, n_demand=120, n_sites=70)
+    cover = build_coverage_matrix(dxy, sxy, 1500.0)
+    res = solve_mclp(cover, pop, 2, method="exact")
+    best = brute_mclp(_dense(cover), pop, 2)
+    assert res.status == "optimal"
+    assert res.objective == pytest.approx(best, rel=1e-4)
+    assert res.bound >= best * (1 - 1e-9)
+
+
+def _grid_cells(seed: int, n: int = 60, cell_m: float = 500.0):
+    rng = np.random.default_rng(seed)
+    gx, gy = np.meshgrid(np.arange(n) * cell_m, np.arange(n) * cell_m)
+    xy = np.column_stack([gx.ravel(), gy.ravel()]) + cell_m / 2
+    pop = rng.pareto(1.5, len(xy)) * (rng.random(len(xy)) < 0.6)
+    return xy, pop
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_candidate_cells_reach_every_populated_cell(seed):
+    from coverage.plan.sites import _candidate_sites
+
+    xy, pop = _grid_cells(seed)
+    radius_m = 1200.0
+    existing = xy[np.random.default_rng(seed).choice(len(xy), 5, replace=False)]
+    cand_xy, _, n_cover = _candidate_sites(
+        None,
+        None,
+        xy,
+        pop,
+        crs="EPSG:3857",
+        candidate_source="cells",
+        exclusion=None,
+        max_candidates=20,
+        cell_m=500.0,
+        reach=lambda d, s: covered_by(d, s, radius_m),
+        existing_xy=existing,
+        block_m=radius_m * math.sqrt(2.0),
+    )
+    assert n_cover > 0 and len(cand_xy) <= 20 + n_cover
+    sites = np.vstack([existing, cand_xy])
+    assert covered_by(xy[pop > 0], sites, radius_m).all()
+    # far fewer than one candidate per populated cell
+    assert len(cand_xy) < 0.25 * (pop > 0).sum()
+
+
+def test_reach_cover_leaves_only_cells_nobody_may_serve():
+    from coverage.plan.sites import _reach_cover
+
+    xy, pop = _grid_cells(7, n=30)
+    allowed = xy[:, 0] > 3000.0  # the west is excluded, beyond reach of the east
+    need = pop > 0
+    chosen = _reach_cover(
+        xy, need, allowed, block_m=1000.0, reach=lambda d, s: covered_by(d, s, 700.0)
+    )
+    assert allowed[chosen].all()
+    reached = covered_by(xy, xy[chosen], 700.0)
+    assert reached[need & (xy[:, 0] > 3000.0)].all()
+    assert not reached[need & (xy[:, 0] < 2000.0)].any()
+
+
+def test_plan_from_layers_full_target_is_feasible_with_few_candidates(layers):
+    from coverage.plan import plan_from_layers
+
+    communes, points = layers[:2]
+    res, _ = plan_from_layers(
+        communes, points, radius_km=0.8, target="all", cell_m=500.0, max_candidates=5
+    )
+    assert res.status != "infeasible" and res.uncoverable_pop == 0.0
+    assert res.stats["n_candidates_for_reach"] > 0
+    assert "so that every populated cell is within reach" in res.detail

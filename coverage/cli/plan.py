@@ -81,7 +81,9 @@ __all__ = ["plan"]
     type=click.IntRange(min=1),
     default=3000,
     show_default=True,
-    help="Most generated candidate cells (the most populated cell per block).",
+    help="Most populated candidate cells offered (the most populated cell per "
+    "block); for --add/--target, cells are added so every populated cell is "
+    "within reach of a candidate or an existing point (reported in the detail).",
 )
 @click.option(
     "--exclude",
@@ -102,7 +104,7 @@ __all__ = ["plan"]
     callback=finite_seconds,
     default=60.0,
     show_default=True,
-    help="Solver time limit in seconds.",
+    help="Time limit of the whole solve in seconds.",
 )
 @siting_opts("plan")
 @out_opt("out/plan", "Folder for proposed_points.csv, before_after.csv and plan.json.")

@@ -23,6 +23,7 @@ from ..model import DEFAULT_CELL_M
 from .matrix import _as_xy, build_coverage_matrix, covered_by
 from .sites import (
     CandidateSource,
+    ReachTest,
     _candidate_sites,
     _containing_index,
     _demand,
@@ -192,6 +193,12 @@ def plan_new_sites(
     return result
 
 
+def _reach_test(radius_m: float, cover_fn: CoverFn | None) -> ReachTest:
+    if cover_fn is None:
+        return lambda d, s: covered_by(d, s, radius_m)
+    return lambda d, s: np.asarray(cover_fn(d, s).getnnz(axis=1) > 0)
+
+
 def plan_from_layers(
     communes: gpd.GeoDataFrame,
     points: gpd.GeoDataFrame,
@@ -282,7 +289,13 @@ def plan_from_layers(
         if layer is not None and len(layer):
             require_crs(layer, what=f"the {what} layer", operation="planning new sites")
     points_m = points.to_crs(crs) if len(points) else points.iloc[0:0]
-    cand_xy, cand_pts = _candidate_sites(
+    exist_xy = _point_xy(points_m) if len(points_m) else np.zeros((0, 2))
+    radius_m = float(radius_km) * 1000.0
+    reach = None
+    # covering plans need every populated cell reachable; distance objectives do not
+    if objective not in ("median", "center", "capacity"):
+        reach = _reach_test(radius_m, cover_fn)
+    cand_xy, cand_pts, n_cover = _candidate_sites(
         communes_m,
         candidates,
         demand_xy,
@@ -292,10 +305,12 @@ def plan_from_layers(
         exclusion=exclusion,
         max_candidates=max_candidates,
         cell_m=cell_m,
+        reach=reach,
+        existing_xy=exist_xy,
+        block_m=radius_m * math.sqrt(2.0),
     )
     polys = communes_m.geometry.to_numpy()
     cand_commune = _containing_index(np.asarray(cand_pts), polys)
-    exist_xy = _point_xy(points_m) if len(points_m) else np.zeros((0, 2))
     exist_pts = gpd.points_from_xy(exist_xy[:, 0], exist_xy[:, 1], crs=crs)
     exist_commune = _containing_index(np.asarray(exist_pts), polys)
     codes = communes_m["commune_code"].astype(str).to_numpy()
@@ -308,7 +323,7 @@ def plan_from_layers(
             exist_xy,
             cand_xy,
             add=0 if add is None else int(add),
-            radius_m=float(radius_km) * 1000.0,
+            radius_m=radius_m,
             cell_code=np.where(
                 cell_commune >= 0, codes[np.clip(cell_commune, 0, None)], ""
             ).astype(str),
@@ -325,7 +340,7 @@ def plan_from_layers(
             pop,
             exist_xy,
             cand_xy,
-            radius_m=float(radius_km) * 1000.0,
+            radius_m=radius_m,
             add=add,
             target=target,
             candidate_commune=cand_commune,
@@ -358,6 +373,14 @@ def plan_from_layers(
             len(PROPOSED_COLUMNS),
             "commune_name",
             np.where(c_idx >= 0, names[np.clip(c_idx, 0, None)], ""),
+        )
+    if n_cover:
+        result.stats["n_candidates_for_reach"] = n_cover
+        result.detail += (
+            ("; " if result.detail else "")
+            + f"candidates: the {len(cand_xy) - n_cover:,} most populated cells "
+            + f"(at most {max_candidates:,}) and {n_cover:,} more so that every "
+            + "populated cell is within reach"
         )
     solved_here = result.problem in _OBJECTIVE_PROBLEMS.values()
     if result.problem == "commune" and len(result.uncoverable):

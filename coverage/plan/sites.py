@@ -1,13 +1,15 @@
 """Demand and candidate sites of the layer adapter.
 
 The population surface becomes the demand; candidate sites are the populated cells
-(thinned to a maximum count), a point inside each commune, or a user layer, minus
-those inside exclusion polygons.
+(thinned to a maximum count, plus a cover so that every populated cell is within
+reach of a candidate or an existing point), a point inside each commune, or a user
+layer, minus those inside exclusion polygons.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -18,9 +20,11 @@ from ..errors import InputError
 if TYPE_CHECKING:
     import geopandas as gpd
 
-__all__ = ["CandidateSource"]
+__all__ = ["CandidateSource", "ReachTest"]
 
 CandidateSource = Literal["cells", "centres", "file"]
+#: ``reach(demand_xy, site_xy)``: whether each demand row is within reach of a site.
+ReachTest = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 def _containing_index(geoms: np.ndarray, polygons: np.ndarray) -> np.ndarray:
@@ -57,6 +61,55 @@ def _thin_cells(
         if len(kept) <= max_count:
             return np.sort(kept)
         factor += 1
+
+
+def _block_first(xy: np.ndarray, block_m: float) -> np.ndarray:
+    """Positions in ``xy`` of the point nearest its block's centre, one per block."""
+    b = np.floor(xy / block_m)
+    d2 = np.sum((xy - (b + 0.5) * block_m) ** 2, axis=1)
+    bx, by = b[:, 0].astype(np.int64), b[:, 1].astype(np.int64)
+    order = np.lexsort((d2, by, bx))
+    first = np.ones(len(order), bool)
+    first[1:] = (bx[order][1:] != bx[order][:-1]) | (by[order][1:] != by[order][:-1])
+    return order[first]
+
+
+def _reach_cover(
+    xy: np.ndarray,
+    need: np.ndarray,
+    allowed: np.ndarray,
+    *,
+    block_m: float,
+    reach: ReachTest,
+) -> np.ndarray:
+    """Cells that put every ``need`` cell within reach of one of them, where possible.
+
+    Each round takes, per block of ``block_m``, the ``allowed`` open cell nearest
+    the block's centre (a lattice snapped to populated cells), drops the cells it
+    reaches and halves the block; a cell always reaches itself, so only cells that
+    are not allowed can be left, and then only when no chosen cell reaches them.
+
+    Returns
+    -------
+    numpy.ndarray
+        Sorted indices of the chosen cells.
+    """
+    todo = np.flatnonzero(need)
+    chosen: list[np.ndarray] = []
+    block = float(block_m)
+    while len(todo):
+        open_ok = todo[allowed[todo]]
+        if len(open_ok) == 0:
+            break
+        picks = open_ok[_block_first(xy[open_ok], block)]
+        chosen.append(picks)
+        left = ~reach(xy[todo], xy[picks])
+        left[np.isin(todo, picks)] = False
+        todo = todo[left]
+        block /= 2.0
+    if not chosen:
+        return np.zeros(0, np.int64)
+    return np.unique(np.concatenate(chosen))
 
 
 def _population_grid(communes: gpd.GeoDataFrame, cell_m: float, crs: Any) -> Any:
@@ -105,17 +158,43 @@ def _candidate_sites(
     exclusion: gpd.GeoDataFrame | None,
     max_candidates: int,
     cell_m: float,
-) -> tuple[np.ndarray, Any]:
-    """Return candidate (xy in metres, points in ``crs``), without the excluded ones."""
+    reach: ReachTest | None = None,
+    existing_xy: np.ndarray | None = None,
+    block_m: float = 0.0,
+) -> tuple[np.ndarray, Any, int]:
+    """Return candidate (xy in metres, points in ``crs``, cells added for reach).
+
+    Excluded candidates are dropped. With ``reach`` (``"cells"`` only), the most
+    populated cells are completed by :func:`_reach_cover` of the populated cells
+    that neither an existing point nor one of them reaches (first lattice of
+    ``block_m``), so every populated cell outside the exclusion can be reached.
+    """
     import geopandas as gpd
 
+    n_cover = 0
     if candidate_source == "file":
         if candidates is None or len(candidates) == 0:
             msg = "candidate_source='file' needs a non-empty candidates layer"
             raise InputError(msg)
         cand_xy = _point_xy(candidates.to_crs(crs))
     elif candidate_source == "cells":
-        cand_xy = demand_xy[_thin_cells(demand_xy, pop, max_candidates, cell_m)]
+        idx = _thin_cells(demand_xy, pop, max_candidates, cell_m)
+        if reach is not None and len(idx) < int((pop > 0).sum()):
+            allowed = np.ones(len(demand_xy), bool)
+            if exclusion is not None and len(exclusion):
+                excl = exclusion.to_crs(crs).geometry.to_numpy()
+                allowed = _containing_index(shapely.points(demand_xy), excl) < 0
+            sites = demand_xy[idx[allowed[idx]]]
+            if existing_xy is not None and len(existing_xy):
+                sites = np.vstack([np.asarray(existing_xy, dtype=float), sites])
+            need = pop > 0
+            need[need] = ~reach(demand_xy[need], sites)
+            extra = _reach_cover(
+                demand_xy, need, allowed, block_m=block_m or cell_m, reach=reach
+            )
+            n_cover = len(np.setdiff1d(extra, idx))
+            idx = np.union1d(idx, extra)
+        cand_xy = demand_xy[idx]
     elif candidate_source == "centres":
         cand_xy = _point_xy(communes_m)
     else:
@@ -132,4 +211,4 @@ def _candidate_sites(
     if len(cand_xy) == 0:
         msg = "no candidate site is left (all excluded or none generated)"
         raise InputError(msg)
-    return cand_xy, cand_pts
+    return cand_xy, cand_pts, n_cover

@@ -25,14 +25,17 @@ from .greedy import (
     _lazy_greedy,
     _min_count_bound,
     _prune,
+    _top_sum,
 )
 from .matrix import _reduce
 
 __all__ = [
     "AUTO_EXACT_MAX_NNZ",
+    "COLGEN_FIRST_SITES",
     "HIGHS_TIME_SHARE",
     "LP_BOUND_MAX_NNZ",
     "MIN_SOLVER_TIME_S",
+    "PRESOLVE_MAX_NNZ",
     "Method",
     "PlanResult",
     "PlanTarget",
@@ -49,6 +52,14 @@ Method = Literal["auto", "exact", "greedy"]
 AUTO_EXACT_MAX_NNZ = 3_000_000
 #: The greedy's LP-relaxation bound is computed when the reduced matrix is this small.
 LP_BOUND_MAX_NNZ = 1_000_000
+
+#: The column generation of the MCLP's LP starts from at least this many candidates
+#: (the greedy's and those covering the most on their own).
+COLGEN_FIRST_SITES = 200
+
+#: HiGHS presolves a model only up to this many constraint non-zeros: its presolve
+#: ignores the time limit, and took 54 s on a national set-covering model (447,502).
+PRESOLVE_MAX_NNZ = 250_000
 
 #: A HiGHS call is skipped when less than this is left of the time limit, seconds.
 MIN_SOLVER_TIME_S = 0.01
@@ -219,6 +230,18 @@ def _time_left(deadline: float) -> float | None:
     return left * HIGHS_TIME_SHARE if left >= MIN_SOLVER_TIME_S else None
 
 
+def _highs_options(time_limit_s: float, nnz: int, **more: float) -> dict[str, Any]:
+    """HiGHS options: the time limit, and no presolve on large models.
+
+    HiGHS does not check its time limit during presolve, which on a national
+    set-covering model took minutes; without it the limit holds.
+    """
+    opts: dict[str, Any] = {"time_limit": float(time_limit_s), **more}
+    if nnz > PRESOLVE_MAX_NNZ:
+        opts["presolve"] = False
+    return opts
+
+
 def _time_limit_note(time_limit_s: float, stage: str) -> str:
     return f"time limit of {time_limit_s:g} s reached {stage}"
 
@@ -250,12 +273,110 @@ def _mclp_lp_bound(
         b_ub=b_ub,
         bounds=(0, 1),
         method="highs",
-        options={"time_limit": float(time_limit_s)},
+        options=_highs_options(time_limit_s, a_ub.nnz),
     )
     if res.status != 0:
         return math.inf
     # the LP optimum is the dual bound of the relaxation; a tiny tolerance keeps it safe
     return float(-res.fun) * (1 + 1e-9) + 1e-9
+
+
+@dataclass
+class _ColGen:
+    bound: float  # proven upper bound of the MCLP optimum (Lagrangian, from the LP)
+    selected: np.ndarray | None  # an integral restricted-LP or -MILP solution
+    cut: bool  # the time limit stopped it before the bound was proven tight
+    rounds: int
+
+
+def _lagrangian_bound(
+    csc: sparse.csc_matrix, w: np.ndarray, u: np.ndarray, p: int
+) -> float:
+    """Bound ``sum(max(0, w - u)) + top-p of A'u``: valid for every ``u >= 0``."""
+    u = np.maximum(u, 0.0)
+    col = np.asarray(csc.T @ u, dtype=float).ravel()
+    value = float(np.maximum(w - u, 0.0).sum()) + _top_sum(col, p)
+    return value * (1 + 1e-9) + 1e-9
+
+
+def _restricted_lp(
+    a: sparse.csc_matrix, w: np.ndarray, p: int, time_limit_s: float
+) -> Any:
+    m, n = a.shape
+    a_ub = sparse.vstack(
+        [
+            sparse.hstack([-a.astype(float), sparse.identity(m, format="csr")]),
+            sparse.hstack([np.ones((1, n)), sparse.csr_matrix((1, m))]),
+        ]
+    ).tocsc()
+    return linprog(
+        np.concatenate([np.zeros(n), -w]),
+        A_ub=a_ub,
+        b_ub=np.concatenate([np.zeros(m), [p]]),
+        bounds=(0, 1),
+        method="highs-ds",
+        options=_highs_options(time_limit_s, a_ub.nnz),
+    )
+
+
+def _mclp_colgen(
+    csc: sparse.csc_matrix,
+    w: np.ndarray,
+    p: int,
+    seed: np.ndarray,
+    deadline: float,
+    mip_rel_gap: float,
+    *,
+    rounding: bool = True,
+) -> _ColGen:
+    """Solve the MCLP's LP relaxation by column generation, with a proven bound.
+
+    The restricted LP over a few promising candidates gives row duals ``u``; every
+    ``u >= 0`` bounds the full problem (:func:`_lagrangian_bound`), and candidates
+    whose ``A'u`` exceeds the cardinality dual are added until the bound meets the
+    restricted LP. An integral restricted LP is then optimal; with ``rounding`` a
+    fractional one is rounded by a MILP over the restricted candidates only.
+    """
+    n_cols = csc.shape[1]
+    solo = np.asarray(csc.T @ w, dtype=float).ravel()
+    first = min(n_cols, max(COLGEN_FIRST_SITES, 20 * p))
+    cols = np.union1d(seed, np.argsort(-solo, kind="stable")[:first])
+    bound, rounds = math.inf, 0
+    while True:
+        left = _time_left(deadline)
+        if left is None:
+            return _ColGen(bound, None, True, rounds)
+        sub = csc[:, cols]
+        rows = np.flatnonzero(np.diff(sub.tocsr().indptr) > 0)
+        res = _restricted_lp(sub[rows], w[rows], p, left)
+        rounds += 1
+        if res.status != 0:
+            return _ColGen(bound, None, True, rounds)
+        m = len(rows)
+        # rows no restricted candidate reaches have y = 0, so their dual is w
+        u = w.copy()
+        u[rows] = -res.ineqlin.marginals[:m]
+        bound = min(bound, _lagrangian_bound(csc, w, u, p))
+        lam = -float(res.ineqlin.marginals[m])
+        col = np.asarray(csc.T @ np.maximum(u, 0.0), dtype=float).ravel()
+        price = col - lam
+        price[cols] = -math.inf
+        new = np.flatnonzero(price > 1e-9 * max(1.0, lam))
+        if bound <= -res.fun * (1 + mip_rel_gap) or len(new) == 0:
+            break
+        add = new[np.argsort(-price[new], kind="stable")[: max(50, 5 * p)]]
+        cols = np.union1d(cols, add)
+    x = res.x[: len(cols)]
+    if not rounding:
+        return _ColGen(bound, None, False, rounds)
+    if np.all((x < 1e-6) | (x > 1 - 1e-6)):
+        return _ColGen(bound, cols[x > 0.5], False, rounds)
+    left = _time_left(deadline)
+    if left is None:
+        return _ColGen(bound, None, True, rounds)
+    mres = _mclp_milp(sub[rows].tocsr(), w[rows], p, left, mip_rel_gap)
+    picked = None if mres.x is None else cols[mres.x[: len(cols)] > 0.5]
+    return _ColGen(bound, picked, mres.status != 0, rounds)
 
 
 def _finish_mclp_bound(bound: float, w: np.ndarray) -> float:
@@ -333,15 +454,25 @@ def solve_mclp(
         if left is None:
             cut = "before the LP bound"
         else:
-            bound = min(bound, _mclp_lp_bound(a, w, p, left))
+            cg = _mclp_colgen(csc, w, p, sel, deadline, mip_rel_gap, rounding=False)
+            bound = min(bound, cg.bound)
             if _time_left(deadline) is None:
                 cut = "in the LP bound"
+    elif chosen == "exact" and _time_left(deadline) is None:
+        cut = "before the MILP"
     elif chosen == "exact":
+        used = "exact"
+        cg = _mclp_colgen(csc, w, p, sel, deadline, mip_rel_gap)
+        bound = min(bound, cg.bound)
+        if cg.selected is not None:
+            cval = _coverage_value(csc, w, cg.selected)
+            if cval > value:
+                sel, value = cg.selected, cval
         left = _time_left(deadline)
-        if left is None:
-            cut = "before the MILP"
-        else:
-            used = "exact"
+        # the full MILP only when the LP bound does not prove the incumbent optimal
+        if left is not None and value < _finish_mclp_bound(bound, w) * (
+            1 - mip_rel_gap
+        ):
             res = _mclp_milp(a, w, p, left, mip_rel_gap)
             milp_status = res.status
             if res.x is not None:
@@ -350,7 +481,8 @@ def solve_mclp(
                 if mval >= value:
                     sel, value = msel, mval
                 else:
-                    detail = "the greedy solution was better than the MILP incumbent; "
+                    detail = "the solution found before the MILP was better than "
+                    detail += "its incumbent; "
             if res.mip_dual_bound is not None and np.isfinite(res.mip_dual_bound):
                 bound = min(bound, -float(res.mip_dual_bound) * (1 + 1e-9) + 1e-9)
             if res.status not in (0, 1):
@@ -422,10 +554,9 @@ def _mclp_milp(
         constraints=constraints,
         integrality=integrality,
         bounds=Bounds(0.0, 1.0),
-        options={
-            "time_limit": float(time_limit_s),
-            "mip_rel_gap": mip_rel_gap,
-        },
+        options=_highs_options(
+            time_limit_s, link.nnz + card.nnz, mip_rel_gap=mip_rel_gap
+        ),
     )
 
 
@@ -440,7 +571,7 @@ def _lscp_milp(
     mip_rel_gap: float,
 ) -> Any:
     m, n = a.shape
-    opts = {"time_limit": float(time_limit_s), "mip_rel_gap": mip_rel_gap}
+    opts = _highs_options(time_limit_s, 2 * a.nnz + m + n, mip_rel_gap=mip_rel_gap)
     if need is None:
         return milp(
             np.ones(n),
@@ -468,7 +599,7 @@ def _lscp_lp_bound(
     a: sparse.csr_matrix, w: np.ndarray, need: float | None, time_limit_s: float
 ) -> float:
     m, n = a.shape
-    opts = {"time_limit": float(time_limit_s)}
+    opts = _highs_options(time_limit_s, 2 * a.nnz + m + n)
     if need is None:
         res = linprog(
             np.ones(n),

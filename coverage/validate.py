@@ -169,6 +169,7 @@ def check_inputs(
     population_table: str | Path | None = None,
     layer: str | None = None,
     points_layer: str | None = None,
+    snap_m: float = 50.0,
 ) -> InputReport:
     """Read and check both layers; collect every problem instead of stopping.
 
@@ -188,6 +189,9 @@ def check_inputs(
     layer, points_layer
         The layer to read from a multi-layer file (GeoPackage, folder of
         Shapefiles); a file with several layers needs one.
+    snap_m
+        Points at most this many metres outside every commune are assigned to
+        the nearest one (:func:`coverage.io.assign_points`); 0 snaps none.
 
     Returns
     -------
@@ -229,6 +233,7 @@ def check_inputs(
             report.communes,
             report.points,
             is_csv=Path(points).suffix.lower() in _CSV_SUFFIXES,
+            snap_m=snap_m,
         )
     return report
 
@@ -244,6 +249,7 @@ def validate_inputs(
     population_table: str | Path | None = None,
     layer: str | None = None,
     points_layer: str | None = None,
+    snap_m: float = 50.0,
 ) -> ValidatedInputs:
     """Read and check both layers; raise once with every fatal problem.
 
@@ -262,6 +268,8 @@ def validate_inputs(
     layer, points_layer
         The layer to read from a multi-layer file (GeoPackage, folder of
         Shapefiles); a file with several layers needs one.
+    snap_m
+        As in :func:`check_inputs`.
 
     Returns
     -------
@@ -283,6 +291,7 @@ def validate_inputs(
         population_table=population_table,
         layer=layer,
         points_layer=points_layer,
+        snap_m=snap_m,
     )
     if report.fatal:
         raise ValidationError(report.fatal)
@@ -303,7 +312,12 @@ def _rows(labels: list[str]) -> str:
 
 
 def _cross_check(
-    report: InputReport, communes_layer: Loaded, points_layer: Loaded, *, is_csv: bool
+    report: InputReport,
+    communes_layer: Loaded,
+    points_layer: Loaded,
+    *,
+    is_csv: bool,
+    snap_m: float = 50.0,
 ) -> None:
     """Run the checks that need both layers: assignment, swapped axes, overlap."""
     communes = communes_layer.frame
@@ -353,7 +367,7 @@ def _cross_check(
                 "--column lon=COL)",
             )
         )
-    assigned, notes = assign_points(points, usable_communes)
+    assigned, notes = assign_points(points, usable_communes, snap_m=snap_m)
     inside = assigned["inside"].to_numpy() & good
     swapped_outside = np.flatnonzero(good & ~inside & swapped_inside)
     report.assigned = assigned

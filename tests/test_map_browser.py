@@ -633,3 +633,34 @@ def test_vietnamese_numbers_in_the_page(browser, grid, tmp_path):
         assert errors == []
     finally:
         page.close()
+
+
+def test_simplified_zone_keeps_its_hole_in_the_page(browser, grid, tmp_path):
+    """A zone of grid cells (ring-simplified on the map) keeps its hole in the page."""
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    communes, points = grid
+    centre = gpd.GeoSeries([shapely.Point(105.39, 20.875)], crs=4326).to_crs(32648)
+    cx, cy = float(centre.x.iloc[0]), float(centre.y.iloc[0])
+    i, j = np.meshgrid(np.arange(-12, 12), np.arange(-12, 12))
+    keep = ((np.abs(i + 0.5) > 4) | (np.abs(j + 0.5) > 4)).ravel()
+    i, j = i.ravel()[keep], j.ravel()[keep]
+    cells = shapely.box(
+        cx + i * 250.0, cy + j * 250.0, cx + (i + 1) * 250.0, cy + (j + 1) * 250.0
+    )
+    zone = shapely.coverage_union_all(cells)
+    assert len(zone.interiors) == 1
+    zones = gpd.GeoDataFrame({"population": [4321]}, geometry=[zone], crs=32648)
+    fmap = build_map(communes, points, benchmark=BENCH, uncovered=zones)
+    html = write_map(fmap, tmp_path / "zone.html")
+    page, _router, errors = browser.open(html)
+    try:
+        path = page.locator("path.cv-uncovered")
+        assert path.count() == 1
+        # the shell and the hole: two closed rings in one path
+        assert path.get_attribute("d").count("M") == 2
+        assert errors == []
+    finally:
+        page.close()

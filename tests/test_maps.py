@@ -34,6 +34,7 @@ from coverage.maps import (
     render_html,
     share_bins,
     simplify_coverage,
+    simplify_rings,
     write_map,
 )
 
@@ -324,6 +325,49 @@ def test_coordinates_rounded(data):
     text = json.dumps(data["communes"])
     decimals = [len(m) for m in re.findall(r"\d+\.(\d+)", text.split('"geometry"')[1])]
     assert max(decimals) <= 5
+
+
+def _staircase_zone(n: int, cell_m: float = 250.0) -> shapely.Geometry:
+    """A union of grid cells along a diagonal band, with a one-cell hole."""
+    i, j = np.meshgrid(np.arange(n), np.arange(n))
+    band = (np.abs(i - j) < n // 4).ravel()
+    cells = shapely.box(
+        i.ravel()[band] * cell_m,
+        j.ravel()[band] * cell_m,
+        (i.ravel()[band] + 1) * cell_m,
+        (j.ravel()[band] + 1) * cell_m,
+    )
+    hole = shapely.box(5 * cell_m, 5 * cell_m, 6 * cell_m, 6 * cell_m)
+    return shapely.coverage_union_all(cells).difference(hole)
+
+
+def test_simplified_rings_keep_every_zone_and_hole_within_the_tolerance():
+    zone = _staircase_zone(80)
+    tiny = shapely.box(100_000, 0, 100_250, 250)  # one cell: its ring would collapse
+    two = shapely.MultiPolygon([shapely.box(0, 50_000, 250, 50_250), zone])
+    geoms = np.array([zone, tiny, None, two, shapely.Point(0, 0)], dtype=object)
+    out = simplify_rings(geoms, 200.0)  # more than a stair step (177 m)
+    assert out[2] is None and out[4] is None
+    assert out[0].geom_type == "Polygon" and out[3].geom_type == "MultiPolygon"
+    assert shapely.get_num_coordinates(out[0]) < shapely.get_num_coordinates(zone) / 5
+    assert len(out[0].interiors) == len(zone.interiors) == 1
+    assert out[1].equals(tiny)
+    assert len(out[3].geoms) == 2
+    assert shapely.hausdorff_distance(out[0].exterior, zone.exterior) <= 200.0 + 1e-6
+    assert abs(out[0].area - zone.area) / zone.area < 0.03
+
+
+def test_uncovered_zones_are_simplified_on_the_map(layers):
+    communes, points = layers
+    zone = shapely.affinity.translate(_staircase_zone(40, 5.0), 620_000, 2_300_000)
+    zones = gpd.GeoDataFrame({"population": [1234]}, geometry=[zone], crs=32648)
+    data = map_data(communes, points, benchmark=BENCH, uncovered=zones)
+    drawn = shapely.geometry.shape(data["uncovered"][0]["geometry"])
+    assert data["uncovered"][0]["properties"]["pop"] == 1234
+    assert shapely.get_num_coordinates(drawn) < shapely.get_num_coordinates(zone) / 3
+    assert len(drawn.interiors) == 1
+    metric = gpd.GeoSeries([drawn], crs=4326).to_crs(32648).iloc[0]
+    assert abs(metric.area - zone.area) / zone.area < 0.05
 
 
 def test_sample_map_size(tmp_path):

@@ -28,6 +28,7 @@ from .options import (
     overwrite_opt,
     scheduler_opts,
     siting_opts,
+    snap_opt,
     travel_options,
 )
 
@@ -40,6 +41,7 @@ __all__ = ["analyze"]
 
 @click.command()
 @input_opts
+@snap_opt
 @benchmark_opt
 @out_opt("out", "Folder for the CSV, JSON and GeoPackage outputs.")
 @map_opts(
@@ -72,6 +74,7 @@ def analyze(
     points_crs: str | None,
     population_table: str | None,
     fix_invalid: bool,
+    snap_m: float,
     benchmark: str,
     out_dir: str,
     map_path: str | None,
@@ -238,6 +241,7 @@ def analyze(
         population_table=population_table,
         layer=layer,
         points_layer=points_layer,
+        snap_m=snap_m,
         access=options,
         on_stage=progress,
         travel=travel,

@@ -11,6 +11,7 @@ option             meaning                             used by
 --points-layer     layer of a multi-layer points file  analyze, validate, plan
 --crs/--points-crs CRS for a layer that declares none  analyze, validate, plan
 --kinds            point kinds that count              analyze, plan
+--snap-m           snap points just outside a commune  analyze, validate, plan
 --out              output folder                       analyze, plan
 --lang             en or vi                            analyze, map, plan
 --overwrite        replace existing outputs            analyze, map, plan
@@ -50,6 +51,7 @@ __all__ = [
     "parse_min_list",
     "scheduler_opts",
     "siting_opts",
+    "snap_opt",
     "tiles_opt",
     "travel_options",
     "whatif_opt",
@@ -366,6 +368,26 @@ kinds_opt = click.option(
     callback=parse_kinds,
     help="Comma-separated point kinds that count as service points "
     "(default: all, as in the national statistics).",
+)
+
+
+def _snap_metres(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if not (math.isfinite(value) and value >= 0):
+        msg = f"{value:g} is not a number of metres >= 0 (e.g. 50, or 0 to snap none)"
+        raise click.BadParameter(msg, ctx=ctx, param=param)
+    return value
+
+
+snap_opt = click.option(
+    "--snap-m",
+    type=float,
+    default=50.0,
+    show_default=True,
+    callback=_snap_metres,
+    metavar="METRES",
+    help="Count a point up to this many metres outside every commune (a "
+    "boundary sliver, a point just off the coast) in the nearest commune; "
+    "0 counts only points inside a commune.",
 )
 
 

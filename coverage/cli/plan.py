@@ -28,6 +28,7 @@ from .options import (
     out_opt,
     overwrite_opt,
     siting_opts,
+    snap_opt,
     travel_options,
 )
 
@@ -36,6 +37,7 @@ __all__ = ["plan"]
 
 @click.command()
 @input_opts
+@snap_opt
 @benchmark_opt
 @click.option(
     "--add",
@@ -137,6 +139,7 @@ def plan(
     points_crs: str | None,
     population_table: str | None,
     fix_invalid: bool,
+    snap_m: float,
     benchmark: str,
     add: int | None,
     target: str | None,
@@ -284,6 +287,7 @@ def plan(
         population_table=population_table,
         layer=layer,
         points_layer=points_layer,
+        snap_m=snap_m,
         access=plan_access,
         on_stage=progress,
         travel=travel,

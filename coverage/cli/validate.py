@@ -6,13 +6,14 @@ import click
 
 from .helpers import resolve_inputs
 from .main import call
-from .options import input_opts
+from .options import input_opts, snap_opt
 
 __all__ = ["validate"]
 
 
 @click.command()
 @input_opts
+@snap_opt
 @click.pass_context
 def validate(
     ctx: click.Context,
@@ -25,6 +26,7 @@ def validate(
     points_crs: str | None,
     population_table: str | None,
     fix_invalid: bool,
+    snap_m: float,
 ) -> None:
     """Check both input layers and report every problem at once.
 
@@ -54,6 +56,7 @@ def validate(
         population_table=population_table,
         layer=layer,
         points_layer=points_layer,
+        snap_m=snap_m,
     )
     for problem in report.fatal:
         click.echo(printable(f"error: {problem}"))

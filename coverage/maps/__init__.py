@@ -22,7 +22,13 @@ from .classify import (
     classify_share,
     share_bins,
 )
-from .data import initial_view, map_data, simplify_coverage
+from .data import (
+    initial_view,
+    map_data,
+    simplification_tolerance_m,
+    simplify_coverage,
+    simplify_rings,
+)
 from .page import (
     ASSETS,
     BUNDLED_ASSETS,
@@ -55,7 +61,9 @@ __all__ = [
     "map_data",
     "render_html",
     "share_bins",
+    "simplification_tolerance_m",
     "simplify_coverage",
+    "simplify_rings",
     "whatif_data",
     "whatif_from_access",
     "write_map",

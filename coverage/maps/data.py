@@ -35,8 +35,40 @@ from .whatif import whatif_from_access as whatif_from_access
 __all__ = [
     "initial_view",
     "map_data",
+    "simplification_tolerance_m",
     "simplify_coverage",
+    "simplify_rings",
 ]
+
+
+def simplification_tolerance_m(area_m2: float) -> float:
+    """Default simplification tolerance of a map covering ``area_m2``, metres.
+
+    ``sqrt(area) / 2000``, clipped to 10-100 m: a province gets about 50 m, a
+    country 100 m (a pixel at zoom 10 is about 150 m).
+    """
+    return float(np.clip(math.sqrt(max(area_m2, 0.0)) / 2000.0, 10.0, 100.0))
+
+
+def _simplify_coverage(
+    gdf: gpd.GeoDataFrame, tolerance_m: float | None
+) -> tuple[gpd.GeoSeries, float]:
+    metric = to_metric(gdf)
+    geoms = metric.geometry.to_numpy()
+    if tolerance_m is None:
+        tolerance_m = simplification_tolerance_m(float(np.nansum(shapely.area(geoms))))
+    valid = shapely.is_valid(geoms) & ~shapely.is_empty(geoms)
+    simplified = geoms.copy()
+    if valid.any():
+        try:
+            simplified[valid] = shapely.coverage_simplify(geoms[valid], tolerance_m)
+        except shapely.errors.GEOSException:
+            simplified[valid] = shapely.simplify(geoms[valid], tolerance_m)
+    collapsed = shapely.is_empty(simplified) | ~shapely.is_valid(simplified)
+    simplified = np.where(collapsed, geoms, simplified)
+    out = to_wgs84(gpd.GeoDataFrame(geometry=simplified, crs=metric.crs))
+    rounded = shapely.transform(out.geometry.to_numpy(), lambda c: np.round(c, 5))
+    return gpd.GeoSeries(rounded, index=gdf.index, crs=out.crs), tolerance_m
 
 
 def simplify_coverage(
@@ -55,30 +87,84 @@ def simplify_coverage(
         Polygons (any CRS).
     tolerance_m
         Simplification tolerance in metres; default scales with the extent
-        (``sqrt(total area) / 2000``, clipped to 10-100 m).
+        (:func:`simplification_tolerance_m` of the total area).
 
     Returns
     -------
     geopandas.GeoSeries
         The simplified geometries in EPSG:4326, same index as ``gdf``.
     """
-    metric = to_metric(gdf)
+    return _simplify_coverage(gdf, tolerance_m)[0]
+
+
+def simplify_rings(geoms: np.ndarray, tolerance_m: float) -> np.ndarray:
+    """Simplify every ring of (multi)polygons on its own, for drawing.
+
+    Each shell and hole is simplified as a line (Douglas-Peucker, ends kept), so
+    a zone of a million vertices with thousands of holes takes a fraction of a
+    second, where a topology-preserving simplification takes tens of seconds. A
+    ring that would collapse (fewer than four vertices) stays as it was, so no
+    zone and no hole disappears. The result may touch or cross itself within the
+    tolerance: it is meant for the page, which fills rings even-odd, not for
+    measuring.
+
+    Parameters
+    ----------
+    geoms
+        Polygons or MultiPolygons in a metric CRS; other geometries and None
+        give None.
+    tolerance_m
+        Largest distance a vertex may move, in the units of the CRS (metres).
+
+    Returns
+    -------
+    numpy.ndarray
+        One geometry per input: a Polygon when one part is left, else a
+        MultiPolygon.
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    out = np.full(len(geoms), None, dtype=object)
+    parts, owner = shapely.get_parts(geoms, return_index=True)
+    polygon = (shapely.get_type_id(parts) == shapely.GeometryType.POLYGON) & ~(
+        shapely.is_empty(parts)
+    )
+    parts, owner = parts[polygon], owner[polygon]
+    if not len(parts):
+        return out
+    rings, part = shapely.get_rings(parts, return_index=True)
+    counts = shapely.get_num_coordinates(rings)
+    lines = shapely.linestrings(
+        shapely.get_coordinates(rings), indices=np.repeat(np.arange(len(rings)), counts)
+    )
+    simple = shapely.simplify(lines, tolerance_m, preserve_topology=False)
+    kept = shapely.get_num_coordinates(simple) >= 4
+    chosen = rings.copy()
+    if kept.any():
+        n_kept = shapely.get_num_coordinates(simple[kept])
+        chosen[kept] = shapely.linearrings(
+            shapely.get_coordinates(simple[kept]),
+            indices=np.repeat(np.arange(int(kept.sum())), n_kept),
+        )
+    polygons = shapely.polygons(chosen, indices=part)
+    shapely.multipolygons(polygons, indices=owner, out=out)
+    single = np.bincount(owner, minlength=len(geoms)) == 1
+    out[single] = shapely.get_geometry(out[single], 0)
+    return out
+
+
+def _simplify_zones(zones: gpd.GeoDataFrame, tolerance_m: float) -> gpd.GeoDataFrame:
+    """Zones with their rings simplified (:func:`simplify_rings`), in a metric CRS.
+
+    Zones are unions of grid cells: without this, a staircase vertex at every cell
+    corner makes up most of a national map's bytes.
+    """
+    metric = to_metric(zones)
     geoms = metric.geometry.to_numpy()
-    if tolerance_m is None:
-        total = float(np.nansum(shapely.area(geoms)))
-        tolerance_m = float(np.clip(math.sqrt(max(total, 0.0)) / 2000.0, 10.0, 100.0))
-    valid = shapely.is_valid(geoms) & ~shapely.is_empty(geoms)
-    simplified = geoms.copy()
-    if valid.any():
-        try:
-            simplified[valid] = shapely.coverage_simplify(geoms[valid], tolerance_m)
-        except shapely.errors.GEOSException:
-            simplified[valid] = shapely.simplify(geoms[valid], tolerance_m)
-    collapsed = shapely.is_empty(simplified) | ~shapely.is_valid(simplified)
-    simplified = np.where(collapsed, geoms, simplified)
-    out = to_wgs84(gpd.GeoDataFrame(geometry=simplified, crs=metric.crs))
-    rounded = shapely.transform(out.geometry.to_numpy(), lambda c: np.round(c, 5))
-    return gpd.GeoSeries(rounded, index=gdf.index, crs=out.crs)
+    simple = simplify_rings(geoms, tolerance_m)
+    simple = np.where(pd.isna(simple), geoms, simple)
+    return metric.set_geometry(
+        gpd.GeoSeries(simple, index=metric.index, crs=metric.crs)
+    )
 
 
 def initial_view(
@@ -383,7 +469,7 @@ def map_data(
     specs, share_col = _layer_specs(
         communes, benchmark, lang=lang, access_threshold_km=access_threshold_km
     )
-    geoms = simplify_coverage(communes)
+    geoms, tolerance_m = _simplify_coverage(communes, None)
     n = len(communes)
     text_cols = {"c": code_col, "d": "district_name", "p": "province_name"}
     if level == "province":
@@ -438,7 +524,7 @@ def map_data(
             parts = uncovered[["zone_id", "population_zone", "geometry"]]
             zones = dissolve_tiling(parts, "zone_id")
             uncovered = zones.rename(columns={"population_zone": "population"})
-        ug = to_wgs84(uncovered)
+        ug = to_wgs84(_simplify_zones(uncovered, tolerance_m))
         geoms_u = shapely.transform(ug.geometry.to_numpy(), lambda c: np.round(c, 5))
         pop_u = _round(ug["population"], 0) if "population" in ug else [None] * len(ug)
         uncovered_features = [

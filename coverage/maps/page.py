@@ -132,7 +132,7 @@ var D = {{ this.data_json }};
         super().__init__()
         self._name = "CoverageLayers"
         self.data = data
-        self.data_json = _script_json(data)
+        self.data_json = ""  # encoded when the page renders (the data may change)
         self.js = _asset_text("coverage.js")
         if data.get("whatif") is not None:
             self.js += "\n" + _asset_text("whatif.js")

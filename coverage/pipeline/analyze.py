@@ -152,6 +152,7 @@ def load_inputs(
     population_table: str | Path | None = None,
     layer: str | None = None,
     points_layer: str | None = None,
+    snap_m: float = 50.0,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, list[str]]:
     """Validate and read both layers: (communes, points assigned to them, notes)."""
     from ..validate import validate_inputs
@@ -166,6 +167,7 @@ def load_inputs(
         population_table=population_table,
         layer=layer,
         points_layer=points_layer,
+        snap_m=snap_m,
     )
     notes = list(checked.notes)
     return checked.communes.frame, checked.assigned, notes
@@ -188,6 +190,7 @@ def analyze(
     distances: DistanceEngine | None = None,
     layer: str | None = None,
     points_layer: str | None = None,
+    snap_m: float = 50.0,
 ) -> Analysis:
     """Validate and load both layers, then compute metrics and distance access.
 
@@ -222,6 +225,9 @@ def analyze(
         :class:`coverage.distributed.DaskAccess`); default here, in one process.
     layer, points_layer
         The layer to read from a multi-layer commune or points file.
+    snap_m
+        Points at most this many metres outside every commune count in the
+        nearest one (:func:`coverage.io.assign_points`); 0 snaps none.
 
     Returns
     -------
@@ -254,6 +260,7 @@ def analyze(
         population_table=population_table,
         layer=layer,
         points_layer=points_layer,
+        snap_m=snap_m,
     )
     timings["load"] = time.perf_counter() - t0
     if kinds is not None:

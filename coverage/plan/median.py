@@ -64,6 +64,7 @@ from .siting_core import (
 __all__ = [
     "CHAIN_FACTOR",
     "LAGRANGE_ITERATIONS",
+    "LAGRANGE_MIN_STEP",
     "LAGRANGE_PATIENCE",
     "solve_p_center",
     "solve_p_median",
@@ -78,6 +79,8 @@ CHAIN_FACTOR = 4
 #: the steps without improvement after which the step length is halved.
 LAGRANGE_ITERATIONS = 1000
 LAGRANGE_PATIENCE = 15
+#: The dual ascent stops, and the MILP takes over, once the step is this short.
+LAGRANGE_MIN_STEP = 1e-6
 
 
 # ---------------------------------------------------------------------- p-median
@@ -437,7 +440,7 @@ def _interchange(
         delta += loss[:, None] - gain[None, :]
         delta[:, cur] = np.inf
         r, a = np.unravel_index(int(np.argmin(delta)), delta.shape)
-        if not delta[r, a] < -1e-12 * float(w @ d1):
+        if not delta[r, a] < -1e-12 * float(np.sum(w * d1)):
             return np.array(sorted(cur), dtype=np.int64), d1
         cur[int(r)] = int(a)
 
@@ -478,36 +481,51 @@ def _median_lagrangian(
     deadline = t0 + time_limit_s
     greedy = _greedy_median(w, d_exist, pi, pj, pd, k)
     sel, r = _interchange(w, dl, ex, cand, pi, pj, pd, greedy, deadline=deadline)
-    ub = float(w @ r)
+    ub = float(np.sum(w * r))
     tol = mip_rel_gap * abs(ub)
-    wp = w[pi]
+    # sums, not BLAS dot products: on a busy machine threaded BLAS calls on
+    # vectors this short cost milliseconds each
     fixed = np.zeros(n_cand, bool)
+    in_sel = np.zeros(n_cand, bool)
+    in_sel[sel] = True
+    # the bound only has to hold for solutions better than the incumbent, so the
+    # pairs of candidates fixed closed are dropped as the fixing proceeds
+    fi, fj, fd = pi, pj, pd
+    fw = w[fi]
     best = -math.inf
     step, stall, it = 1.0, 0, 0
     # the dual ascent may take part of the time only: the MILP needs the rest
     stop_at = t0 + 0.5 * time_limit_s
     while it < LAGRANGE_ITERATIONS:
         it += 1
-        g = np.bincount(pj, weights=wp * np.maximum(r[pi] - pd, 0.0), minlength=n_cand)
+        g = np.bincount(fj, weights=fw * np.maximum(r[fi] - fd, 0.0), minlength=n_cand)
         top = np.argpartition(-g, k - 1)[:k]
         low = float(np.min(g[top]))
-        value = float(w @ r) - float(np.sum(g[top]))
-        fixed |= value + low - g > ub + tol
+        value = float(np.sum(w * r)) - float(np.sum(g[top]))
+        fixed |= (value + low - g > ub + tol) & ~in_sel
         if value > best + 1e-6 * tol:
             best, stall = value, 0
         else:
             stall += 1
             if stall >= LAGRANGE_PATIENCE:
                 step, stall = step / 2, 0
-        if ub - best <= tol or step < 1e-6 or time.perf_counter() > stop_at:
+        if (
+            ub - best <= tol
+            or step < LAGRANGE_MIN_STEP
+            or time.perf_counter() > stop_at
+            or int(np.count_nonzero(~fixed)) <= k
+        ):
             break
+        if it % 10 == 0:
+            live_pair = ~fixed[fj]
+            fi, fj, fd, fw = fi[live_pair], fj[live_pair], fd[live_pair], fw[live_pair]
         in_top = np.zeros(n_cand, bool)
         in_top[top] = True
-        hit = in_top[pj] & (pd < r[pi])
-        sub = w * (1.0 - np.bincount(pi[hit], minlength=len(w)))
+        hit = in_top[fj] & (fd < r[fi])
+        sub = w * (1.0 - np.bincount(fi[hit], minlength=len(w)))
         sub[(r >= d_exist) & (sub > 0)] = 0.0
         sub[(r <= 0) & (sub < 0)] = 0.0
-        norm = float(sub @ sub)
+        norm = float(np.sum(sub * sub))
         if norm == 0:
             break
         r = np.clip(r + step * (ub - value) / norm * sub, 0.0, d_exist)
@@ -519,6 +537,10 @@ def _median_lagrangian(
     )
     if ub - best <= tol:
         return sel, STATUS_OPTIMAL, None
+    free = np.flatnonzero(~fixed)
+    if len(free) <= k:
+        # opening every candidate left is at least as good as any subset of them
+        return free, STATUS_OPTIMAL, None
     keep = ~fixed[pj]
     m_sel, m_status, m_bound = _median_milp(
         w,
@@ -534,7 +556,7 @@ def _median_lagrangian(
         mip_rel_gap=mip_rel_gap,
         stats=stats,
     )
-    m_obj = float(w @ _open_distance(dl, ex, cand, m_sel))
+    m_obj = float(np.sum(w * _open_distance(dl, ex, cand, m_sel)))
     if m_obj < ub:
         sel, ub = m_sel, m_obj
     if m_status == STATUS_OPTIMAL:
@@ -774,12 +796,19 @@ def _cover_within(
     greedy = _greedy_cover(a, k)
     if greedy is not None:
         return True, np.sort(sites[greedy]), 0
+    # only "at most k?" matters: with the cardinality row a radius needing more
+    # is refused by the relaxation instead of a search for its exact minimum
+    card = sparse.csr_matrix(np.ones((1, len(sites))))
     res = milp(
         np.ones(len(sites)),
-        constraints=[LinearConstraint(a.tocsr(), 1.0, np.inf)],
+        constraints=[
+            LinearConstraint(a.tocsr(), 1.0, np.inf),
+            LinearConstraint(card, 0.0, float(k)),
+        ],
         integrality=np.ones(len(sites)),
         bounds=Bounds(0.0, 1.0),
-        options={"time_limit": max(remaining_s, 0.05), "mip_rel_gap": 0.0},
+        # any cover within k answers yes: stop at the first one
+        options={"time_limit": max(remaining_s, 0.05), "mip_rel_gap": 1.0},
     )
     if res.status == 2:
         return False, np.zeros(0, np.int64), 1

@@ -24,14 +24,23 @@ the model linear in the number of pairs (:data:`CHAIN_FACTOR`). Both have the LP
 bound of the strong assignment formulation. Should HiGHS reach the time limit
 without a solution, a greedy one is returned with the proven bound. Without
 existing points this is the classical p-median, much harder than the reduced
-problem with existing points.
+problem with existing points, and that MILP is solved directly.
+
+With existing points the MILP comes last (:func:`_median_lagrangian`): a greedy
+solution improved by swaps (interchange) is the incumbent; the Lagrangian dual of
+the assignment rows, raised by subgradient steps, bounds every solution, and each
+candidate whose forced opening would cost more than the incumbent is fixed closed.
+When the bound meets the incumbent (within ``mip_rel_gap``) it is proven optimal;
+otherwise the MILP runs on the candidates left. The HiGHS LP of the whole model is
+what used to take most of the time (about 50 s on the bundled sample).
 
 p-center (:func:`solve_p_center`): minimise the largest distance of a populated cell
 to its nearest open point. The optimum is one of the sorted distinct cell-to-point
 distances between a lower bound (every candidate open) and a greedy upper bound;
 bisection over them, each step a set-cover feasibility MILP (fewest candidates
 covering, within the radius, the cells no existing point covers) or a greedy cover
-that already fits in ``k``.
+that already fits in ``k``; the MILP carries ``sum y <= k`` and stops at its first
+cover, since only whether ``k`` sites suffice matters.
 """
 
 from __future__ import annotations

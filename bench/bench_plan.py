@@ -4,6 +4,8 @@ Usage::
 
     python bench/bench_plan.py INSTANCE_DIR [--method auto|exact|greedy]
         [--time-limit S] [--target RULE] [--repeat N]
+    python bench/bench_plan.py INSTANCE_DIR --objective median [--fallback SMALL_DIR]
+        [--k K] [--spopt-time-limit S] [--spopt-memory-gb G] [--no-spopt] ...
 
 INSTANCE_DIR is in the format of /work/shared/bench/README.md (demand.csv,
 existing.csv, candidates.csv, meta.json, made by make_instance.py). The instance
@@ -11,6 +13,9 @@ goes through :func:`coverage.plan.plan_new_sites`, the function ``coverage plan`
 calls: maximal covering with ``meta.json``'s ``p`` new sites (or, with --target,
 the set-covering rule), keeping the existing points. Prints the objective,
 status, gap, bound, number of selected sites and the time of every stage.
+
+``--objective median`` runs the p-median comparison of ``bench/bench_siting.py``
+instead (the project and spopt side by side; its options follow).
 """
 
 from __future__ import annotations
@@ -37,7 +42,21 @@ def _checksums_ok(directory: Path, meta: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--objective", choices=["cover", "median"], default="cover")
+    first, rest = pre.parse_known_args(sys.argv[1:] if argv is None else argv)
+    if first.objective == "median":
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from bench_siting import main as siting_main
+
+        return siting_main(rest)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument(
+        "--objective",
+        choices=["cover", "median"],
+        default="cover",
+        help="median: the p-median comparison with spopt (bench_siting.py)",
+    )
     ap.add_argument("instance", type=Path)
     ap.add_argument("--method", choices=["auto", "exact", "greedy"], default="auto")
     ap.add_argument("--time-limit", type=float, default=60.0, help="seconds")

@@ -1,6 +1,6 @@
 """Benchmark p-median siting: the project and spopt side by side on one instance.
 
-Usage::
+Usage (also ``python bench/bench_plan.py --objective median ...``)::
 
     python bench/bench_siting.py INSTANCE_DIR [--k K] [--time-limit S] [--repeat N]
         [--no-spopt] [--spopt-time-limit S] [--spopt-memory-gb G] [--fallback DIR]
@@ -11,8 +11,9 @@ same p-median: keep the existing points, open ``K`` (default ``meta.json``'s ``p
 candidate sites, minimise the population-weighted sum of distances from the
 populated cells to their nearest open point.
 
-* the project: :func:`coverage.plan.solve_p_median` (reduced radius formulation,
-  HiGHS), median of ``--repeat`` runs;
+* the project: :func:`coverage.plan.solve_p_median` (swap local search, a
+  Lagrangian bound fixing candidates closed, the radius-formulation MILP on the
+  candidates left when needed), median wall and CPU time of ``--repeat`` runs;
 * spopt: ``PMedian.from_cost_matrix`` on the dense cells x (existing + candidates)
   distance matrix with the existing points predefined and ``p_facilities = E + K``,
   solved by CBC through pulp, in a child process bounded by ``--spopt-time-limit``
@@ -175,23 +176,33 @@ def _compare(path: Path, a: argparse.Namespace) -> str:
     )
     runs = []
     for _ in range(max(a.repeat, 1)):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         res = solve_p_median(
             dxy, pop, inst.existing_xy, inst.candidate_xy, k, time_limit_s=a.time_limit
         )
-        runs.append((time.perf_counter() - t0, res))
+        runs.append((time.perf_counter() - t0, time.process_time() - c0, res))
     ours_s = statistics.median(r[0] for r in runs)
-    res = runs[-1][1]
+    ours_cpu = statistics.median(r[1] for r in runs)
+    res = runs[-1][2]
     st = res.stats
-    print(
+    line = (
         f"reduction   : {st['n_pairs_reduced']:,} cell-candidate pairs closer than the "
-        f"nearest existing point -> {st['n_rows']:,} rows, {st['nnz']:,} non-zeros"
+        "nearest existing point"
     )
+    if "lagrange_iterations" in st:
+        line += (
+            f"; Lagrangian bound after {st['lagrange_iterations']} steps: gap "
+            f"{st['lagrange_gap']:.1e}, {st['n_candidates_fixed_closed']:,} of "
+            f"{len(inst.candidate_xy):,} candidates fixed closed"
+        )
+    if "n_rows" in st:
+        line += f"; MILP {st['n_rows']:,} rows, {st['nnz']:,} non-zeros"
+    print(line)
     print(f"{'':12s}  {'time (s)':>10s}  {'objective (person-m)':>22s}  status")
     print(
         f"{'project':12s}  {ours_s:10.3f}  {res.objective:22,.1f}  {res.status} "
-        f"(bound {res.bound:,.1f}, gap {res.gap:.2e}; mean distance "
-        f"{res.mean_distance_m:,.1f} m, before "
+        f"(bound {res.bound:,.1f}, gap {res.gap:.2e}; CPU {ours_cpu:.3f} s, median "
+        f"of {len(runs)}; mean distance {res.mean_distance_m:,.1f} m, before "
         f"{res.objective_before / pop.sum():,.1f} m)"
     )
     if a.no_spopt:
@@ -223,11 +234,14 @@ def _compare(path: Path, a: argparse.Namespace) -> str:
         )
     else:
         why = {
-            "timeout": f"did not finish within {a.spopt_time_limit:g} s",
+            "timeout": f"did not finish within its {a.spopt_time_limit:g} s limit",
             "memory": f"ran out of its {a.spopt_memory_gb:g} GB memory limit",
             "crashed": "its process died (memory?)",
             "error": sp.get("error", "failed"),
-        }[sp["state"]]
+        }[sp["state"]] + (
+            f" (limits: {a.spopt_time_limit:g} s, {a.spopt_memory_gb:g} GB; "
+            "stopped, no objective)"
+        )
         print(f"{'spopt (CBC)':12s}  {sp['elapsed_s']:10.3f}  {'-':>22s}  {why}{built}")
         print(
             f"speed-up    : more than {sp['elapsed_s'] / ours_s:,.0f}x "

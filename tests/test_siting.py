@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 from scipy.spatial.distance import cdist
 
 from coverage.errors import InputError
+from coverage.plan import median
 from coverage.plan import objectives as siting
 from coverage.plan.objectives import (
     solve_capacitated_cover,
@@ -253,3 +255,81 @@ def test_p_center_equals_spopt(seed):
         predefined_facilities_arr=predefined,
     ).solve(pulp.PULP_CBC_CMD(msg=False))
     assert ours.objective == pytest.approx(model.problem.objective.value(), rel=1e-7)
+
+
+# ------------------------------------------- Lagrangian bound and local search
+
+
+def _direct_milp(d, pop, ex, cand, k):
+    """The radius-formulation MILP on every pair, as before the Lagrangian."""
+    live = pop > 0
+    dl, w = d[live], pop[live]
+    d_exist = median._nearest(dl, ex)
+    pi, pj, pd = median._median_pairs(dl, cand, d_exist, k)
+    sel, status, _ = median._median_milp(
+        w,
+        d_exist,
+        pi,
+        pj,
+        pd,
+        len(cand),
+        k,
+        exact_k=False,
+        t0=time.perf_counter(),
+        time_limit_s=60.0,
+        mip_rel_gap=1e-9,
+        stats={},
+    )
+    assert status == "optimal"
+    return float(w @ median._open_distance(dl, ex, cand, sel))
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    k=st.integers(1, 8),
+    e=st.integers(1, 6),
+    steps=st.sampled_from([1, 5, 1000]),
+)
+def test_p_median_lagrangian_matches_direct_milp(seed, k, e, steps):
+    # few subgradient steps leave the proof to the MILP on the candidates left
+    d, pop, ex, cand = _instance(seed, n=150, e=e, c=30)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(median, "LAGRANGE_ITERATIONS", steps)
+        res = solve_p_median(d, pop, ex, cand, k)
+    assert res.status == "optimal"
+    assert res.objective == pytest.approx(_direct_milp(d, pop, ex, cand, k), rel=1e-9)
+    assert res.bound == pytest.approx(res.objective, rel=1e-9)
+    assert len(res.selected) <= k
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000), k=st.integers(1, 6))
+def test_interchange_never_worse_than_greedy(seed, k):
+    d, pop, ex, cand = _instance(seed, n=120, e=2, c=25)
+    live = pop > 0
+    dl, w = d[live], pop[live]
+    d_exist = median._nearest(dl, ex)
+    pi, pj, pd = median._median_pairs(dl, cand, d_exist, k)
+    greedy = median._greedy_median(w, d_exist, pi, pj, pd, k)
+    sel, dist = median._interchange(
+        w, dl, ex, cand, pi, pj, pd, greedy, deadline=time.perf_counter() + 30
+    )
+    assert len(sel) == len(greedy) and len(np.unique(sel)) == len(sel)
+    np.testing.assert_allclose(dist, median._open_distance(dl, ex, cand, sel))
+    before = float(w @ median._open_distance(dl, ex, cand, greedy))
+    assert float(w @ dist) <= before * (1 + 1e-12)
+
+
+def test_p_median_time_limit_returns_a_valid_gap(monkeypatch):
+    d, pop, ex, cand = _instance(7, n=1500, e=20, c=150)
+    full = solve_p_median(d, pop, ex, cand, 10)
+    assert full.status == "optimal"
+    monkeypatch.setattr(median, "LAGRANGE_ITERATIONS", 1)
+    res = solve_p_median(d, pop, ex, cand, 10, time_limit_s=0.0)
+    assert res.status in {"optimal", "feasible"}
+    assert res.bound <= full.objective * (1 + 1e-9)
+    assert res.objective >= full.objective * (1 - 1e-9)
+    assert res.gap == pytest.approx((res.objective - res.bound) / res.objective)
+    if res.status == "feasible":
+        assert "time limit" in res.detail and "proven gap" in res.detail

@@ -255,11 +255,15 @@ def _cover_milp(
         return np.zeros(0), np.zeros(n_cand), STATUS_OPTIMAL, 0.0, {"n_pairs": 0}
     cols = np.arange(npair)
     a_dem = sparse.csr_matrix((np.ones(npair), (pi, cols)), shape=(n, npair + n_cand))
-    # facility rows: sum_i x_ij - cap_j y_j <= 0 (candidates), <= cap_j (existing)
+    # facility rows: sum_i x_ij - cap_j y_j <= 0 (candidates), <= cap_j (existing);
+    # a site never serves more than the people within its reach, so that smaller
+    # coefficient is the same model with a tighter relaxation
+    reach_pop = np.bincount(pf, weights=pop[pi], minlength=m)
+    cand_cap = np.minimum(cap[n_ex:], reach_pop[n_ex:])
     cand_cols = npair + np.arange(n_cand)
     a_fac = sparse.csr_matrix(
         (
-            np.concatenate([np.ones(npair), -cap[n_ex:]]),
+            np.concatenate([np.ones(npair), -cand_cap]),
             (
                 np.concatenate([pf, n_ex + np.arange(n_cand)]),
                 np.concatenate([cols, cand_cols]),

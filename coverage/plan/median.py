@@ -24,14 +24,23 @@ the model linear in the number of pairs (:data:`CHAIN_FACTOR`). Both have the LP
 bound of the strong assignment formulation. Should HiGHS reach the time limit
 without a solution, a greedy one is returned with the proven bound. Without
 existing points this is the classical p-median, much harder than the reduced
-problem with existing points.
+problem with existing points, and that MILP is solved directly.
+
+With existing points the MILP comes last (:func:`_median_lagrangian`): a greedy
+solution improved by swaps (interchange) is the incumbent; the Lagrangian dual of
+the assignment rows, raised by subgradient steps, bounds every solution, and each
+candidate whose forced opening would cost more than the incumbent is fixed closed.
+When the bound meets the incumbent (within ``mip_rel_gap``) it is proven optimal;
+otherwise the MILP runs on the candidates left. The HiGHS LP of the whole model is
+what used to take most of the time (about 50 s on the bundled sample).
 
 p-center (:func:`solve_p_center`): minimise the largest distance of a populated cell
 to its nearest open point. The optimum is one of the sorted distinct cell-to-point
 distances between a lower bound (every candidate open) and a greedy upper bound;
 bisection over them, each step a set-cover feasibility MILP (fewest candidates
 covering, within the radius, the cells no existing point covers) or a greedy cover
-that already fits in ``k``.
+that already fits in ``k``; the MILP carries ``sum y <= k`` and stops at its first
+cover, since only whether ``k`` sites suffice matters.
 """
 
 from __future__ import annotations
@@ -61,12 +70,26 @@ from .siting_core import (
     _weighted_mean,
 )
 
-__all__ = ["CHAIN_FACTOR", "solve_p_center", "solve_p_median"]
+__all__ = [
+    "CHAIN_FACTOR",
+    "LAGRANGE_ITERATIONS",
+    "LAGRANGE_MIN_STEP",
+    "LAGRANGE_PATIENCE",
+    "solve_p_center",
+    "solve_p_median",
+]
 
 #: The p-median model switches from the radius formulation with one row per level
 #: listing every nearer site to its chained form (linear size) when the former
 #: would have more than this many times the non-zeros of the latter.
 CHAIN_FACTOR = 4
+
+#: Subgradient steps of the p-median Lagrangian bound (with existing points), and
+#: the steps without improvement after which the step length is halved.
+LAGRANGE_ITERATIONS = 1000
+LAGRANGE_PATIENCE = 15
+#: The dual ascent stops, and the MILP takes over, once the step is this short.
+LAGRANGE_MIN_STEP = 1e-6
 
 
 # ---------------------------------------------------------------------- p-median
@@ -248,64 +271,54 @@ def solve_p_median(
         pd = np.zeros(0)
     else:
         pi, pj, pd = _median_pairs(dl, cand, d_exist, k_eff)
-    model = _median_model(wl, d_exist, pi, pj, pd, len(cand))
-    ny = model["ny"]
-    stats = {
+    stats: dict[str, Any] = {
         "n_demand_populated": len(live),
         "n_pairs_reduced": len(pi),
-        "n_levels": model["n_levels"],
-        "n_site_vars": ny,
-        "n_rows": model["a"].shape[0],
-        "nnz": model["a"].nnz,
     }
-    if ny <= k_eff:
-        sel = np.sort(model["sites"])
-        status, bound_extra, detail = STATUS_OPTIMAL, None, ""
-        if ny < k:
-            detail = f"only {ny} new site(s) shorten anyone's distance"
-    else:
-        card = sparse.csr_matrix(
-            (np.ones(ny), (np.zeros(ny, np.int64), np.arange(ny))),
-            shape=(1, model["a"].shape[1]),
+    n_useful = len(np.unique(pj))
+    if n_useful <= k_eff:
+        sel = np.unique(pj)
+        status, bound, detail = STATUS_OPTIMAL, None, ""
+        if n_useful < k:
+            detail = f"only {n_useful} new site(s) shorten anyone's distance"
+    elif len(ex):
+        sel, status, bound = _median_lagrangian(
+            wl,
+            d_exist,
+            dl,
+            ex,
+            cand,
+            pi,
+            pj,
+            pd,
+            k_eff,
+            t0=t0,
+            time_limit_s=time_limit_s,
+            mip_rel_gap=mip_rel_gap,
+            stats=stats,
         )
-        nvar = model["a"].shape[1]
-        res = milp(
-            model["c"],
-            constraints=[
-                LinearConstraint(model["a"], model["lb"], np.inf),
-                # without existing points the reduction assumes exactly k open
-                LinearConstraint(card, 0.0 if len(ex) else float(k_eff), float(k_eff)),
-            ],
-            integrality=np.concatenate([np.ones(ny), np.zeros(nvar - ny)]),
-            bounds=Bounds(0.0, 1.0),
-            # HiGHS presolve costs more than it saves on this already reduced model
-            options=_milp_options(
-                time_limit_s - (time.perf_counter() - t0), mip_rel_gap, presolve=False
-            ),
-        )
-        if res.x is not None:
-            sel = np.sort(model["sites"][res.x[:ny] > 0.5])
-        elif res.status == 1:
-            # time limit before HiGHS found a solution: the greedy one, with the bound
-            sel = _greedy_median(wl, d_exist, pi, pj, pd, k_eff)
-        else:
-            msg = f"the p-median MILP found no solution: {res.message}"
-            raise SolverError(msg)
-        status = STATUS_OPTIMAL if res.status == 0 else STATUS_FEASIBLE
-        bound_extra = res.mip_dual_bound
         detail = ""
-        stats["milp_status"] = int(res.status)
+    else:
+        sel, status, bound = _median_milp(
+            wl,
+            d_exist,
+            pi,
+            pj,
+            pd,
+            len(cand),
+            k_eff,
+            exact_k=True,
+            t0=t0,
+            time_limit_s=time_limit_s,
+            mip_rel_gap=mip_rel_gap,
+            stats=stats,
+        )
+        detail = ""
     dist = np.full(len(d), np.inf)
     dist[pop <= 0] = np.nan
     dist[live] = _open_distance(dl, ex, cand, sel)
     objective = float(np.sum(wl * dist[live]))
-    if status == STATUS_OPTIMAL and bound_extra is None:
-        bound = objective
-    elif bound_extra is None or not np.isfinite(bound_extra):
-        # every cell at least at its nearest kept distance
-        bound = min(objective, model["constant"])
-    else:
-        bound = min(objective, float(bound_extra) + model["constant"])
+    bound = objective if bound is None else min(objective, bound)
     gap = (objective - bound) / objective if objective > 0 else 0.0
     if status == STATUS_FEASIBLE:
         detail = f"time limit of {time_limit_s:g} s reached; proven gap {gap:.4%}"
@@ -324,6 +337,243 @@ def solve_p_median(
         solve_time_s=time.perf_counter() - t0,
         stats=stats,
     )
+
+
+def _median_milp(
+    w: np.ndarray,
+    d_exist: np.ndarray,
+    pi: np.ndarray,
+    pj: np.ndarray,
+    pd: np.ndarray,
+    n_cand: int,
+    k: int,
+    *,
+    exact_k: bool,
+    t0: float,
+    time_limit_s: float,
+    mip_rel_gap: float,
+    stats: dict[str, Any],
+) -> tuple[np.ndarray, str, float | None]:
+    """Solve the radius-formulation MILP on the given pairs: (sites, status, bound)."""
+    model = _median_model(w, d_exist, pi, pj, pd, n_cand)
+    ny = model["ny"]
+    nvar = model["a"].shape[1]
+    stats.update(
+        n_levels=model["n_levels"],
+        n_site_vars=ny,
+        n_rows=model["a"].shape[0],
+        nnz=model["a"].nnz,
+    )
+    if ny <= k:
+        return np.sort(model["sites"]), STATUS_OPTIMAL, None
+    card = sparse.csr_matrix(
+        (np.ones(ny), (np.zeros(ny, np.int64), np.arange(ny))), shape=(1, nvar)
+    )
+    res = milp(
+        model["c"],
+        constraints=[
+            LinearConstraint(model["a"], model["lb"], np.inf),
+            # without existing points the reduction assumes exactly k open
+            LinearConstraint(card, float(k) if exact_k else 0.0, float(k)),
+        ],
+        integrality=np.concatenate([np.ones(ny), np.zeros(nvar - ny)]),
+        bounds=Bounds(0.0, 1.0),
+        # HiGHS presolve costs more than it saves on this already reduced model
+        options=_milp_options(
+            time_limit_s - (time.perf_counter() - t0), mip_rel_gap, presolve=False
+        ),
+    )
+    stats["milp_status"] = int(res.status)
+    if res.x is not None:
+        sel = np.sort(model["sites"][res.x[:ny] > 0.5])
+    elif res.status == 1:
+        # time limit before HiGHS found a solution: the greedy one, with the bound
+        sel = _greedy_median(w, d_exist, pi, pj, pd, k)
+    else:
+        msg = f"the p-median MILP found no solution: {res.message}"
+        raise SolverError(msg)
+    if res.status == 0:
+        return sel, STATUS_OPTIMAL, None
+    dual = res.mip_dual_bound
+    # every cell at least at its nearest kept distance
+    bound = model["constant"] + (
+        float(dual) if dual is not None and np.isfinite(dual) else 0.0
+    )
+    return sel, STATUS_FEASIBLE, bound
+
+
+def _interchange(
+    w: np.ndarray,
+    dl: np.ndarray,
+    ex: np.ndarray,
+    cand: np.ndarray,
+    pi: np.ndarray,
+    pj: np.ndarray,
+    pd: np.ndarray,
+    sel: np.ndarray,
+    *,
+    deadline: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Best-improvement swap local search (Teitz-Bart); returns (sites, distances).
+
+    For every open new site ``r`` and closed candidate ``a`` the change of
+    ``sum_i w_i d_i`` when ``a`` replaces ``r`` is, with ``d1``/``d2`` the nearest
+    and second-nearest open distances, ``L_r - G_a + C_ra``: the loss of closing
+    ``r``, the gain of opening ``a``, and a correction over the pairs of the cells
+    whose nearest point is ``r`` (existing points stay open, so ``d2`` is finite).
+    """
+    n_cand = len(cand)
+    cur = [int(j) for j in sel]
+    n_ex = len(ex)
+    while True:
+        dd, ii = cKDTree(np.vstack([ex, cand[cur]])).query(dl, k=2)
+        d1, d2 = dd[:, 0], dd[:, 1]
+        if not cur or time.perf_counter() > deadline:
+            return np.array(sorted(cur), dtype=np.int64), d1
+        near = ii[:, 0] - n_ex
+        own = near >= 0
+        gain = np.bincount(
+            pj, weights=w[pi] * np.maximum(d1[pi] - pd, 0.0), minlength=n_cand
+        )
+        loss = np.bincount(
+            near[own], weights=w[own] * (d2[own] - d1[own]), minlength=len(cur)
+        )
+        at = own[pi]
+        ci, ca, cd = pi[at], pj[at], pd[at]
+        corr = w[ci] * (
+            np.minimum(cd, d2[ci]) - d2[ci] + d1[ci] - np.minimum(cd, d1[ci])
+        )
+        delta = np.bincount(
+            near[ci] * n_cand + ca, weights=corr, minlength=len(cur) * n_cand
+        ).reshape(len(cur), n_cand)
+        delta += loss[:, None] - gain[None, :]
+        delta[:, cur] = np.inf
+        r, a = np.unravel_index(int(np.argmin(delta)), delta.shape)
+        if not delta[r, a] < -1e-12 * float(np.sum(w * d1)):
+            return np.array(sorted(cur), dtype=np.int64), d1
+        cur[int(r)] = int(a)
+
+
+def _median_lagrangian(
+    w: np.ndarray,
+    d_exist: np.ndarray,
+    dl: np.ndarray,
+    ex: np.ndarray,
+    cand: np.ndarray,
+    pi: np.ndarray,
+    pj: np.ndarray,
+    pd: np.ndarray,
+    k: int,
+    *,
+    t0: float,
+    time_limit_s: float,
+    mip_rel_gap: float,
+    stats: dict[str, Any],
+) -> tuple[np.ndarray, str, float | None]:
+    """Incumbent, Lagrangian bound and candidate fixing, then the MILP if needed.
+
+    With existing points every cell ``i`` has a finite ``D_i`` (its nearest
+    existing point). For any radii ``0 <= r_i <= D_i``,
+
+    ``L(r) = sum_i w_i r_i - (sum of the k largest g_j)``,
+    ``g_j = sum_i w_i max(0, r_i - d_ij)``,
+
+    is a lower bound on every solution (the dual of the strong LP relaxation):
+    ``min(D_i, d_i(S)) >= r_i - sum_{j in S} max(0, r_i - d_ij)``. It is raised
+    by projected subgradient steps from the incumbent's distances. A candidate
+    ``j`` outside the ``k`` largest with ``L + g_(k) - g_j`` above the incumbent
+    cannot be in a better solution (forcing it open costs at least that), so it
+    is fixed closed. The incumbent is proven optimal once ``L`` reaches it;
+    otherwise the MILP runs on the candidates left, in the remaining time.
+    """
+    n_cand = len(cand)
+    deadline = t0 + time_limit_s
+    greedy = _greedy_median(w, d_exist, pi, pj, pd, k)
+    sel, r = _interchange(w, dl, ex, cand, pi, pj, pd, greedy, deadline=deadline)
+    ub = float(np.sum(w * r))
+    tol = mip_rel_gap * abs(ub)
+    # sums, not BLAS dot products: on a busy machine threaded BLAS calls on
+    # vectors this short cost milliseconds each
+    fixed = np.zeros(n_cand, bool)
+    in_sel = np.zeros(n_cand, bool)
+    in_sel[sel] = True
+    # the bound only has to hold for solutions better than the incumbent, so the
+    # pairs of candidates fixed closed are dropped as the fixing proceeds
+    fi, fj, fd = pi, pj, pd
+    fw = w[fi]
+    best = -math.inf
+    step, stall, it = 1.0, 0, 0
+    # the dual ascent may take part of the time only: the MILP needs the rest
+    stop_at = t0 + 0.5 * time_limit_s
+    while it < LAGRANGE_ITERATIONS:
+        it += 1
+        g = np.bincount(fj, weights=fw * np.maximum(r[fi] - fd, 0.0), minlength=n_cand)
+        top = np.argpartition(-g, k - 1)[:k]
+        low = float(np.min(g[top]))
+        value = float(np.sum(w * r)) - float(np.sum(g[top]))
+        fixed |= (value + low - g > ub + tol) & ~in_sel
+        if value > best + 1e-6 * tol:
+            best, stall = value, 0
+        else:
+            stall += 1
+            if stall >= LAGRANGE_PATIENCE:
+                step, stall = step / 2, 0
+        if (
+            ub - best <= tol
+            or step < LAGRANGE_MIN_STEP
+            or time.perf_counter() > stop_at
+            or int(np.count_nonzero(~fixed)) <= k
+        ):
+            break
+        if it % 10 == 0:
+            live_pair = ~fixed[fj]
+            fi, fj, fd, fw = fi[live_pair], fj[live_pair], fd[live_pair], fw[live_pair]
+        in_top = np.zeros(n_cand, bool)
+        in_top[top] = True
+        hit = in_top[fj] & (fd < r[fi])
+        sub = w * (1.0 - np.bincount(fi[hit], minlength=len(w)))
+        sub[(r >= d_exist) & (sub > 0)] = 0.0
+        sub[(r <= 0) & (sub < 0)] = 0.0
+        norm = float(np.sum(sub * sub))
+        if norm == 0:
+            break
+        r = np.clip(r + step * (ub - value) / norm * sub, 0.0, d_exist)
+    fixed[sel] = False
+    stats.update(
+        lagrange_iterations=it,
+        lagrange_gap=max(ub - best, 0.0) / ub if ub > 0 else 0.0,
+        n_candidates_fixed_closed=int(fixed.sum()),
+    )
+    if ub - best <= tol:
+        return sel, STATUS_OPTIMAL, None
+    free = np.flatnonzero(~fixed)
+    if len(free) <= k:
+        # opening every candidate left is at least as good as any subset of them
+        return free, STATUS_OPTIMAL, None
+    keep = ~fixed[pj]
+    m_sel, m_status, m_bound = _median_milp(
+        w,
+        d_exist,
+        pi[keep],
+        pj[keep],
+        pd[keep],
+        n_cand,
+        k,
+        exact_k=False,
+        t0=t0,
+        time_limit_s=time_limit_s,
+        mip_rel_gap=mip_rel_gap,
+        stats=stats,
+    )
+    m_obj = float(np.sum(w * _open_distance(dl, ex, cand, m_sel)))
+    if m_obj < ub:
+        sel, ub = m_sel, m_obj
+    if m_status == STATUS_OPTIMAL:
+        # the fixed candidates only lead to solutions worse than the incumbent
+        return sel, STATUS_OPTIMAL, None
+    # a better solution is either in the restricted problem or above the incumbent
+    restricted = m_bound if m_bound is not None else ub
+    return sel, STATUS_FEASIBLE, max(best, min(restricted, ub))
 
 
 def _greedy_median(
@@ -555,12 +805,19 @@ def _cover_within(
     greedy = _greedy_cover(a, k)
     if greedy is not None:
         return True, np.sort(sites[greedy]), 0
+    # only "at most k?" matters: with the cardinality row a radius needing more
+    # is refused by the relaxation instead of a search for its exact minimum
+    card = sparse.csr_matrix(np.ones((1, len(sites))))
     res = milp(
         np.ones(len(sites)),
-        constraints=[LinearConstraint(a.tocsr(), 1.0, np.inf)],
+        constraints=[
+            LinearConstraint(a.tocsr(), 1.0, np.inf),
+            LinearConstraint(card, 0.0, float(k)),
+        ],
         integrality=np.ones(len(sites)),
         bounds=Bounds(0.0, 1.0),
-        options={"time_limit": max(remaining_s, 0.05), "mip_rel_gap": 0.0},
+        # any cover within k answers yes: stop at the first one
+        options={"time_limit": max(remaining_s, 0.05), "mip_rel_gap": 1.0},
     )
     if res.status == 2:
         return False, np.zeros(0, np.int64), 1

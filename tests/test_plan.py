@@ -512,13 +512,15 @@ def test_milp_without_incumbent_falls_back_to_greedy(monkeypatch):
 
 
 def _no_highs(monkeypatch):
+    import coverage.plan.set_cover as set_cover
     import coverage.plan.solvers as solvers
 
     def fail(*args, **kwargs):
         raise AssertionError("HiGHS was called although the greedy is proven optimal")
 
-    monkeypatch.setattr(solvers, "milp", fail)
-    monkeypatch.setattr(solvers, "linprog", fail)
+    for module in (solvers, set_cover):
+        monkeypatch.setattr(module, "milp", fail)
+        monkeypatch.setattr(module, "linprog", fail)
 
 
 def _trap():
@@ -580,18 +582,20 @@ def test_every_highs_call_gets_what_is_left_of_the_time_limit(
 ):
     import time
 
+    import coverage.plan.set_cover as set_cover
     import coverage.plan.solvers as solvers
 
+    module = solvers if problem == "mclp" else set_cover
     seen = []
     t_start = time.perf_counter()
     for name in ("milp", "linprog"):
-        real = getattr(solvers, name)
+        real = getattr(module, name)
 
         def spy(*args, _real=real, **kwargs):
             seen.append((time.perf_counter() - t_start, kwargs["options"]))
             return _real(*args, **kwargs)
 
-        monkeypatch.setattr(solvers, name, spy)
+        monkeypatch.setattr(module, name, spy)
     limit = 5.0
     if problem == "mclp":
         cover, w = _trap()
@@ -616,9 +620,11 @@ def test_time_limit_spent_before_highs_is_reported(monkeypatch, method):
 
 
 def test_lscp_milp_time_limit_is_in_the_detail(monkeypatch):
-    import coverage.plan.solvers as solvers
+    import coverage.plan.set_cover as set_cover
 
-    monkeypatch.setattr(solvers, "milp", lambda c, **kw: _FakeMilpResult(None, 1, None))
+    monkeypatch.setattr(
+        set_cover, "milp", lambda c, **kw: _FakeMilpResult(None, 1, None)
+    )
     dxy, sxy, pop = random_instance(3, n_demand=60, n_sites=12)
     cover = build_coverage_matrix(dxy, sxy, 2500.0)
     res = solve_lscp(cover, weights=pop, min_share=0.8, method="exact")

@@ -19,8 +19,9 @@ greedy result is reported as optimal only when its value reaches a proven bound.
 
 Modules: :mod:`~coverage.plan.matrix` (coverage matrix and reduction),
 :mod:`~coverage.plan.greedy` (lazy greedy and its bounds),
-:mod:`~coverage.plan.solvers` (MCLP, LSCP, commune rule),
-:mod:`~coverage.plan.median` (p-median, p-center),
+:mod:`~coverage.plan.solvers` (MCLP), :mod:`~coverage.plan.set_cover` (LSCP,
+commune rule),
+:mod:`~coverage.plan.median` (p-median), :mod:`~coverage.plan.center` (p-center),
 :mod:`~coverage.plan.capacity` (capacitated covering) with
 :mod:`~coverage.plan.siting_core` (their result and helpers; both re-exported by
 :mod:`~coverage.plan.objectives`),
@@ -61,6 +62,9 @@ from .objectives import (
     solve_p_center,
     solve_p_median,
 )
+from .set_cover import _lscp_lp_bound as _lscp_lp_bound
+from .set_cover import _lscp_milp as _lscp_milp
+from .set_cover import solve_commune_rule, solve_lscp
 from .sites import CandidateSource as CandidateSource
 from .sites import _containing_index as _containing_index
 from .sites import _demand as _demand
@@ -77,8 +81,6 @@ from .solvers import (
     PlanResult,
     PlanTarget,
     parse_target,
-    solve_commune_rule,
-    solve_lscp,
     solve_mclp,
 )
 from .solvers import Method as Method
@@ -86,8 +88,6 @@ from .solvers import _choose_method as _choose_method
 from .solvers import _empty_result as _empty_result
 from .solvers import _finish_mclp_bound as _finish_mclp_bound
 from .solvers import _integral as _integral
-from .solvers import _lscp_lp_bound as _lscp_lp_bound
-from .solvers import _lscp_milp as _lscp_milp
 from .solvers import _mclp_lp_bound as _mclp_lp_bound
 from .solvers import _mclp_milp as _mclp_milp
 

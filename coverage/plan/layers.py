@@ -21,6 +21,7 @@ from scipy import sparse
 from ..errors import InputError
 from ..model import DEFAULT_CELL_M
 from .matrix import _as_xy, build_coverage_matrix, covered_by
+from .set_cover import solve_commune_rule, solve_lscp
 from .sites import (
     CandidateSource,
     ReachTest,
@@ -34,8 +35,6 @@ from .solvers import (
     PlanResult,
     PlanTarget,
     parse_target,
-    solve_commune_rule,
-    solve_lscp,
     solve_mclp,
 )
 

@@ -14,11 +14,12 @@ from .capacity import _capacities as _capacities
 from .capacity import _cover_lp as _cover_lp
 from .capacity import _cover_milp as _cover_milp
 from .capacity import _cover_rows as _cover_rows
-from .median import CHAIN_FACTOR, solve_p_center, solve_p_median
-from .median import _center_result as _center_result
-from .median import _cover_within as _cover_within
-from .median import _greedy_center as _greedy_center
-from .median import _greedy_cover as _greedy_cover
+from .center import _center_result as _center_result
+from .center import _cover_within as _cover_within
+from .center import _greedy_center as _greedy_center
+from .center import _greedy_cover as _greedy_cover
+from .center import solve_p_center
+from .median import CHAIN_FACTOR, solve_p_median
 from .median import _greedy_median as _greedy_median
 from .median import _median_infeasible as _median_infeasible
 from .median import _median_model as _median_model

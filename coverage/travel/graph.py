@@ -255,6 +255,79 @@ class _CellGrid:
             )
         return self._tree
 
+    def tree_near(
+        self, centres_xy: np.ndarray, others_xy: np.ndarray, *, radius_m: float
+    ) -> tuple[cKDTree, np.ndarray | None]:
+        """Return a KD-tree of the ``others_xy`` that may lie near a centre.
+
+        The tree holds every location within ``radius_m`` of a centre (found by
+        grid slots, not distances), so a query within ``radius_m`` finds what a
+        tree of all of them finds; the second value maps the tree's indices back
+        (``None``: the tree holds all, and for ``others_xy is cells_xy`` it is
+        :attr:`tree`).
+        """
+        reach = int(np.ceil(radius_m / self.cell_m)) + 1 if np.isfinite(radius_m) else 0
+        size = self.width * self.height
+        if (
+            not np.isfinite(radius_m)
+            or self.table is None
+            or (2 * reach + 1) ** 2 * centres_xy.shape[0] > size
+        ):
+            if others_xy is self.cells_xy:
+                return self.tree, None
+            tree = cKDTree(others_xy, balanced_tree=False, compact_nodes=False)
+            return tree, None
+        mark = np.zeros(size, dtype=bool)
+        ci, cj = self._slots(centres_xy)
+        # A loop over the window's offsets only.
+        for dx in range(-reach, reach + 1):
+            for dy in range(-reach, reach + 1):
+                i, j = ci + dx, cj + dy
+                ok = (i >= 0) & (i < self.width) & (j >= 0) & (j < self.height)
+                mark[j[ok] * self.width + i[ok]] = True
+        oi, oj = self._slots(others_xy)
+        ok = (oi >= 0) & (oi < self.width) & (oj >= 0) & (oj < self.height)
+        near = np.ones(others_xy.shape[0], dtype=bool)
+        near[ok] = mark[oj[ok] * self.width + oi[ok]]
+        ids = np.flatnonzero(near)
+        tree = cKDTree(others_xy[ids], balanced_tree=False, compact_nodes=False)
+        return tree, ids
+
+    def _nearest(
+        self, xy: np.ndarray, *, k: int, radius_m: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Return (location, cell) of the ``k`` nearest cells within ``radius_m``.
+
+        A tree of the cells within two cells of the locations answers first; only
+        a location it leaves short of ``k`` cells asks the tree of all cells.
+        """
+        k = min(k, self.cells_xy.shape[0])
+        first_m = min(radius_m, 2.0 * self.cell_m)
+        tree, ids = self.tree_near(xy, self.cells_xy, radius_m=first_m)
+        if ids is None or tree.n < k:
+            qi, qj, _ = _neighbours(self.tree, xy, k=k, radius_m=radius_m)
+            return qi, qj
+        dist, idx = tree.query(xy, k=k, distance_upper_bound=first_m, workers=-1)
+        dist = dist.reshape(xy.shape[0], k)
+        idx = idx.reshape(xy.shape[0], k)
+        found = np.isfinite(dist)
+        idx = np.where(found, ids[np.minimum(idx, ids.size - 1)], -1)
+        short = np.flatnonzero(~found.all(1))
+        if short.size and radius_m > first_m:
+            dist, again = self.tree.query(
+                xy[short], k=k, distance_upper_bound=radius_m, workers=-1
+            )
+            dist = dist.reshape(short.size, k)
+            again = again.reshape(short.size, k)
+            found[short] = np.isfinite(dist)
+            idx[short] = again
+        rows = np.broadcast_to(np.arange(xy.shape[0])[:, None], idx.shape)
+        return rows[found].astype(np.int64), idx[found].astype(np.int64)
+
+    def _slots(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        ij = np.rint((xy - self.origin) / self.cell_m).astype(np.int64) + 1
+        return ij[:, 0], ij[:, 1]
+
     def lookup(self, key: np.ndarray) -> np.ndarray:
         """Return the cell at each key, ``-1`` where there is none."""
         inside = (key >= 0) & (key < self.width * self.height)
@@ -325,7 +398,7 @@ class _CellGrid:
         missing[row] = False
         lost = np.flatnonzero(missing)
         if lost.size and self.cells_xy.shape[0]:
-            qi, qj, _ = _neighbours(self.tree, xy[lost], k=2, radius_m=radius_m)
+            qi, qj = self._nearest(xy[lost], k=2, radius_m=radius_m)
             row = np.concatenate([row, lost[qi]])
             cell = np.concatenate([cell, qj])
         dist = np.hypot(*(xy[row] - self.cells_xy[cell]).T)
@@ -472,7 +545,7 @@ def _assemble(groups: list[_Group], n: int) -> sparse.csr_matrix:
     for (row, column, minutes, _), plan in zip(groups, plans, strict=True):
         if plan is None:
             at = cursor[row]
-            cursor[row] += 1
+            cursor[row] = at + 1
         else:
             order, ordered, start, rank = plan
             at = cursor[ordered] + rank
@@ -551,14 +624,14 @@ def build_graph(
     pairs = grid.pairs()
     ri, rj, rl = grid.near(road_xy, radius_m=connect_m)
     pairs.append(_Pairs(rj, ri + road0, rl, 1))
-    road_tree = cKDTree(
-        road_xy if n_road else np.empty((0, 2)),
-        balanced_tree=False,
-        compact_nodes=False,
+    road_tree, road_ids = grid.tree_near(
+        points_xy, road_xy if n_road else np.empty((0, 2)), radius_m=connect_m
     )
     pi, pj, pl = grid.near(points_xy, radius_m=np.inf, ring=True)
     pairs.append(_Pairs(pi + point0, pj, pl, 2))
     pr, prj, prl = _neighbours(road_tree, points_xy, k=2, radius_m=connect_m)
+    if road_ids is not None:
+        prj = road_ids[prj]
     pairs.append(_Pairs(pr + point0, prj + road0, prl, 2))
 
     parts = _barrier_parts(barriers, crs=crs)

@@ -285,10 +285,13 @@ class _CellGrid:
                 i, j = ci + dx, cj + dy
                 ok = (i >= 0) & (i < self.width) & (j >= 0) & (j < self.height)
                 mark[j[ok] * self.width + i[ok]] = True
-        oi, oj = self._slots(others_xy)
-        ok = (oi >= 0) & (oi < self.width) & (oj >= 0) & (oj < self.height)
         near = np.ones(others_xy.shape[0], dtype=bool)
-        near[ok] = mark[oj[ok] * self.width + oi[ok]]
+        if others_xy is self.cells_xy:
+            near[self.on] = mark[self.key]
+        else:
+            oi, oj = self._slots(others_xy)
+            ok = (oi >= 0) & (oi < self.width) & (oj >= 0) & (oj < self.height)
+            near[ok] = mark[oj[ok] * self.width + oi[ok]]
         ids = np.flatnonzero(near)
         tree = cKDTree(others_xy[ids], balanced_tree=False, compact_nodes=False)
         return tree, ids
@@ -513,7 +516,9 @@ def _assemble(groups: list[_Group], n: int) -> sparse.csr_matrix:
     ``unique`` says that no row occurs twice in the group.
     """
     counts = np.zeros(n, dtype=np.int64)
-    plans: list[tuple[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray] | None]
+    plans: list[
+        tuple[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None
+    ]
     plans = []
     for row, _, _, unique in groups:
         if unique or row.size == 0:
@@ -534,7 +539,7 @@ def _assemble(groups: list[_Group], n: int) -> sparse.csr_matrix:
         size = np.diff(start, append=row.size)
         counts[ordered[start]] += size
         rank = np.arange(row.size) - np.repeat(start, size)
-        plans.append((order, ordered, start, rank))
+        plans.append((order, ordered, start, size, rank))
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(counts, out=indptr[1:])
     nnz = int(indptr[-1])
@@ -547,9 +552,9 @@ def _assemble(groups: list[_Group], n: int) -> sparse.csr_matrix:
             at = cursor[row]
             cursor[row] = at + 1
         else:
-            order, ordered, start, rank = plan
+            order, ordered, start, size, rank = plan
             at = cursor[ordered] + rank
-            cursor[ordered[start]] += np.diff(start, append=row.size)
+            cursor[ordered[start]] += size
             if order is not None:
                 sorted_at = at
                 at = np.empty_like(sorted_at)

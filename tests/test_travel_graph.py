@@ -1,9 +1,10 @@
-"""Travel graph internals: the CSR layout, lost locations, road deduplication."""
+"""Travel graph: the CSR layout, lost locations, road deduplication, one-way roads."""
 
 from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from pyproj import CRS
@@ -11,7 +12,9 @@ from scipy import sparse
 from scipy.spatial import cKDTree
 
 from coverage.travel.graph import _assemble, _CellGrid, _road_network
-from coverage.travel.profiles import load_travel_profile
+from coverage.travel.profiles import load_travel_profile, parse_travel_profile
+from coverage.travel.roads import ROAD_CLASSES, oneway_direction, roads_from_frame
+from coverage.travel.times import travel_times_min
 
 UTM = "EPSG:32648"
 
@@ -83,14 +86,53 @@ def test_road_network_keeps_the_fastest_of_two_lines_on_one_street():
         {"road_class": ["track", "primary", "track"]}, geometry=lines, crs=UTM
     )
     profile = load_travel_profile("car")
-    xy, lo, hi, minutes = _road_network(
+    xy, src, dst, minutes = _road_network(
         roads, profile, crs=CRS.from_user_input(UTM), max_step_m=250.0, snap_m=0.1
     )
     assert xy.shape[0] == 5
-    pairs = lo * xy.shape[0] + hi
-    assert (np.diff(pairs) > 0).all()
-    along_x = xy[lo, 1] == xy[hi, 1]
+    assert src.size == 8
+    edges = dst * xy.shape[0] + src
+    assert (np.diff(edges) > 0).all()
+    along_x = xy[src, 1] == xy[dst, 1]
     fast = 200.0 / (profile.road_speed_kmh["primary"] * 1000.0 / 60.0)
     slow = 200.0 / (profile.road_speed_kmh["track"] * 1000.0 / 60.0)
     np.testing.assert_allclose(minutes[along_x], fast)
     np.testing.assert_allclose(minutes[~along_x], slow)
+
+
+def _one_road(oneway: int, mode: str) -> float:
+    speeds = dict.fromkeys(ROAD_CLASSES, 40.0)
+    profile = parse_travel_profile(
+        {"name": "t", "mode": mode, "offroad_speed_kmh": 5.0, "road_speed_kmh": speeds}
+    )
+    road = gpd.GeoDataFrame(
+        {"road_class": ["primary"], "oneway": [oneway]},
+        geometry=[shapely.LineString([(0, 0), (10_000, 0)])],
+        crs=UTM,
+    )
+    cell, point = np.array([[10_000.0, 0.0]]), np.array([[0.0, 0.0]])
+    times = travel_times_min(cell, point, road, cell_m=500, profile=profile, crs=UTM)
+    return float(times.minutes[0])
+
+
+def test_one_way_road_makes_the_trip_against_it_walk_off_road():
+    assert _one_road(0, "car") == pytest.approx(15.0)
+    assert _one_road(-1, "car") == pytest.approx(15.0)
+    assert _one_road(1, "car") == pytest.approx(120.0)
+    assert _one_road(1, "walk") == pytest.approx(15.0)
+
+
+def test_oneway_tags_and_roundabouts():
+    oneway = pd.Series(["yes", "True", "1", "-1", "reverse", "no", None, None])
+    junction = pd.Series(
+        [None, None, None, None, None, "roundabout", "roundabout", None]
+    )
+    np.testing.assert_array_equal(
+        oneway_direction(oneway, junction), [1, 1, 1, -1, -1, 0, 1, 0]
+    )
+    frame = gpd.GeoDataFrame(
+        {"highway": ["primary", "primary"], "OneWay": ["yes", None]},
+        geometry=[shapely.LineString([(0, 0), (1, 0)])] * 2,
+        crs=UTM,
+    )
+    assert roads_from_frame(frame)["oneway"].tolist() == [1, 0]

@@ -7,7 +7,9 @@ Nodes, in this order:
    walking edges;
 2. the road vertices (``n_road``): the roads' vertices after densifying every line
    to at most ``cell_m / 2`` between vertices and snapping vertices closer than
-   ``snap_m``, joined along the roads at the mode's speed for the road class;
+   ``snap_m``, joined along the roads at the mode's speed for the road class
+   (one way only along a one-way line, ``oneway`` of the road layer, except on
+   foot);
 3. the service points (``n_points``), each joined by an off-road walk to the cell
    it lies in and that cell's 8 neighbours (its two nearest cells if it lies in
    none) and to its two nearest road vertices within ``connect_m``.
@@ -121,7 +123,10 @@ def _road_network(
     max_step_m: float,
     snap_m: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Return road vertex coordinates and undirected edges (u, v, minutes)."""
+    """Return road vertex coordinates and directed edges (src, dst, minutes).
+
+    The edges are sorted by destination, then source.
+    """
     empty = np.empty(0, dtype=np.int64)
     if roads is None or len(roads) == 0:
         return np.empty((0, 2)), empty, empty, np.empty(0)
@@ -133,6 +138,10 @@ def _road_network(
     keep = speed > 0
     lines = shapely.segmentize(roads.geometry.to_numpy()[keep], max_step_m)
     speed = speed[keep]
+    direction = np.zeros(speed.size, dtype=np.int8)
+    if "oneway" in roads and profile.mode != "walk":
+        given = roads["oneway"].to_numpy(dtype=float, na_value=0.0)[keep]
+        direction = np.sign(given).astype(np.int8)
     coords, line = shapely.get_coordinates(lines, return_index=True)
     if coords.shape[0] < 2:
         return np.empty((0, 2)), empty, empty, np.empty(0)
@@ -150,16 +159,22 @@ def _road_network(
     # Lengths between the snapped vertices keep the triangle inequality exact.
     length = np.hypot(*(vertices[v] - vertices[u]).T)
     minutes = length / (speed[line[:-1][same]] * _M_PER_MIN_PER_KMH)
+    way = direction[line[:-1][same]]
     ok = u != v
-    u, v, minutes = u[ok], v[ok], minutes[ok]
+    u, v, minutes, way = u[ok], v[ok], minutes[ok], way[ok]
     if u.size == 0:
         return vertices, empty, empty, np.empty(0)
-    pair = np.minimum(u, v) * np.int64(n_vertices) + np.maximum(u, v)
-    order, start, _ = _groups(pair)
-    pair = pair[order[start]]
-    # A pair drawn twice (two lines along one street) keeps its fastest time.
-    best = np.minimum.reduceat(minutes[order], start)
-    return vertices, pair // n_vertices, pair % n_vertices, best
+    along, back = way >= 0, way <= 0
+    src = np.concatenate([u[along], v[back]])
+    dst = np.concatenate([v[along], u[back]])
+    edge = dst * np.int64(n_vertices) + src
+    order, start, _ = _groups(edge)
+    edge = edge[order[start]]
+    # An edge drawn twice (two lines along one street) keeps its fastest time.
+    best = np.minimum.reduceat(
+        np.concatenate([minutes[along], minutes[back]])[order], start
+    )
+    return vertices, edge % n_vertices, edge // n_vertices, best
 
 
 def _groups(key: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -678,10 +693,8 @@ def build_graph(
         backward_groups.append(
             (pair.u, pair.v, np.maximum(backward, _MIN_EDGE_MIN), pair.unique_u)
         )
-    road_min = np.maximum(rmin, _MIN_EDGE_MIN)
     road_groups: list[_Group] = [
-        (rv + road0, ru + road0, road_min, False),
-        (ru + road0, rv + road0, road_min, False),
+        (rv + road0, ru + road0, np.maximum(rmin, _MIN_EDGE_MIN), False)
     ]
     matrix_t = _assemble(forward_groups + backward_groups + road_groups, n)
     counts = np.zeros(4, dtype=np.int64)
@@ -693,7 +706,7 @@ def build_graph(
         n_road=n_road,
         n_points=n_points,
         edge_counts={
-            "road": 2 * int(ru.size),
+            "road": int(ru.size),
             "offroad": int(counts[0]),
             "connector": int(counts[1]),
             "point": int(counts[2]),

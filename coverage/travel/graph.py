@@ -145,7 +145,9 @@ def _road_network(
     coords, line = shapely.get_coordinates(lines, return_index=True)
     if coords.shape[0] < 2:
         return np.empty((0, 2)), empty, empty, np.empty(0)
-    grid = np.round((coords - coords.min(0)) / snap_m).astype(np.int64)
+    scaled = coords - coords.min(0)
+    scaled /= snap_m
+    grid = np.round(scaled, out=scaled).astype(np.int64)
     key = grid[:, 0] * (int(grid[:, 1].max()) + 1) + grid[:, 1]
     order, start, size = _groups(key)
     n_vertices = start.size
@@ -164,16 +166,18 @@ def _road_network(
     u, v, minutes, way = u[ok], v[ok], minutes[ok], way[ok]
     if u.size == 0:
         return vertices, empty, empty, np.empty(0)
-    along, back = way >= 0, way <= 0
-    src = np.concatenate([u[along], v[back]])
-    dst = np.concatenate([v[along], u[back]])
-    edge = dst * np.int64(n_vertices) + src
+    if way.any():
+        along, back = way >= 0, way <= 0
+        u, v = np.concatenate([u[along], v[back]]), np.concatenate([v[along], u[back]])
+        minutes = np.concatenate([minutes[along], minutes[back]])
+    else:
+        u, v = np.concatenate([u, v]), np.concatenate([v, u])
+        minutes = np.concatenate([minutes, minutes])
+    edge = v * np.int64(n_vertices) + u
     order, start, _ = _groups(edge)
     edge = edge[order[start]]
     # An edge drawn twice (two lines along one street) keeps its fastest time.
-    best = np.minimum.reduceat(
-        np.concatenate([minutes[along], minutes[back]])[order], start
-    )
+    best = np.minimum.reduceat(minutes[order], start)
     return vertices, edge % n_vertices, edge // n_vertices, best
 
 

@@ -39,6 +39,8 @@ nodes or edges.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -55,6 +57,30 @@ from .terrain import DemGrid, elevation_m, offroad_speed_kmh
 __all__ = ["TravelGraph", "build_graph"]
 
 _MIN_EDGE_MIN = 1e-9
+_MULTIARRAY = getattr(np, "_core", np).multiarray
+
+
+@contextmanager
+def _huge_pages(enabled: bool) -> Iterator[None]:
+    """Let numpy ask for huge pages on new large arrays, or not, for a while.
+
+    The build's many short-lived temporaries spend more time in the kernel
+    (huge-page faults that compact memory) than in numpy; the matrix itself keeps
+    huge pages, which the Dijkstra's random reads profit from.
+    """
+    get = getattr(_MULTIARRAY, "_get_madvise_hugepage", None)
+    set_ = getattr(_MULTIARRAY, "_set_madvise_hugepage", None)
+    if get is None or set_ is None:
+        yield
+        return
+    before = bool(get())
+    set_(enabled)
+    try:
+        yield
+    finally:
+        set_(before)
+
+
 _M_PER_MIN_PER_KMH = 1000.0 / 60.0
 
 
@@ -563,8 +589,9 @@ def _assemble(groups: list[_Group], n: int) -> sparse.csr_matrix:
     np.cumsum(counts, out=indptr[1:])
     nnz = int(indptr[-1])
     index = np.int32 if max(n, nnz) < 2**31 - 1 else np.int64
-    indices = np.empty(nnz, dtype=index)
-    data = np.empty(nnz)
+    with _huge_pages(True):
+        indices = np.empty(nnz, dtype=index)
+        data = np.empty(nnz)
     cursor = indptr[:-1].copy()
     for (row, column, minutes, _), plan in zip(groups, plans, strict=True):
         if plan is None:
@@ -580,7 +607,9 @@ def _assemble(groups: list[_Group], n: int) -> sparse.csr_matrix:
                 at[order] = sorted_at
         indices[at] = column
         data[at] = minutes
-    return sparse.csr_matrix((data, indices, indptr.astype(index)), shape=(n, n))
+    with _huge_pages(True):
+        indptr = indptr.astype(index)
+    return sparse.csr_matrix((data, indices, indptr), shape=(n, n))
 
 
 def build_graph(
@@ -627,6 +656,34 @@ def build_graph(
     -------
     TravelGraph
     """
+    with _huge_pages(False):
+        return _build_graph(
+            cells_xy,
+            points_xy,
+            roads,
+            cell_m=cell_m,
+            profile=profile,
+            crs=crs,
+            dem=dem,
+            barriers=barriers,
+            connect_m=connect_m,
+            snap_m=snap_m,
+        )
+
+
+def _build_graph(
+    cells_xy: np.ndarray,
+    points_xy: np.ndarray,
+    roads: gpd.GeoDataFrame | None,
+    *,
+    cell_m: float,
+    profile: TravelProfile,
+    crs: CRS | str,
+    dem: DemGrid | None,
+    barriers: gpd.GeoDataFrame | gpd.GeoSeries | np.ndarray | None,
+    connect_m: float | None,
+    snap_m: float,
+) -> TravelGraph:
     crs = CRS.from_user_input(crs)
     if not crs.is_projected:
         msg = f"travel graph: CRS {crs.to_string()} is not projected; use metres (UTM)"

@@ -7,7 +7,9 @@ Nodes, in this order:
    walking edges;
 2. the road vertices (``n_road``): the roads' vertices after densifying every line
    to at most ``cell_m / 2`` between vertices and snapping vertices closer than
-   ``snap_m``, joined along the roads at the mode's speed for the road class;
+   ``snap_m``, joined along the roads at the mode's speed for the road class
+   (one way only along a one-way line, ``oneway`` of the road layer, except on
+   foot);
 3. the service points (``n_points``), each joined by an off-road walk to the cell
    it lies in and that cell's 8 neighbours (its two nearest cells if it lies in
    none) and to its two nearest road vertices within ``connect_m``.
@@ -37,6 +39,8 @@ nodes or edges.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -53,6 +57,30 @@ from .terrain import DemGrid, elevation_m, offroad_speed_kmh
 __all__ = ["TravelGraph", "build_graph"]
 
 _MIN_EDGE_MIN = 1e-9
+_MULTIARRAY = getattr(np, "_core", np).multiarray
+
+
+@contextmanager
+def _huge_pages(enabled: bool) -> Iterator[None]:
+    """Let numpy ask for huge pages on new large arrays, or not, for a while.
+
+    The build's many short-lived temporaries spend more time in the kernel
+    (huge-page faults that compact memory) than in numpy; the matrix itself keeps
+    huge pages, which the Dijkstra's random reads profit from.
+    """
+    get = getattr(_MULTIARRAY, "_get_madvise_hugepage", None)
+    set_ = getattr(_MULTIARRAY, "_set_madvise_hugepage", None)
+    if get is None or set_ is None:
+        yield
+        return
+    before = bool(get())
+    set_(enabled)
+    try:
+        yield
+    finally:
+        set_(before)
+
+
 _M_PER_MIN_PER_KMH = 1000.0 / 60.0
 
 
@@ -121,7 +149,10 @@ def _road_network(
     max_step_m: float,
     snap_m: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Return road vertex coordinates and undirected edges (u, v, minutes)."""
+    """Return road vertex coordinates and directed edges (src, dst, minutes).
+
+    The edges are sorted by destination, then source.
+    """
     empty = np.empty(0, dtype=np.int64)
     if roads is None or len(roads) == 0:
         return np.empty((0, 2)), empty, empty, np.empty(0)
@@ -133,29 +164,58 @@ def _road_network(
     keep = speed > 0
     lines = shapely.segmentize(roads.geometry.to_numpy()[keep], max_step_m)
     speed = speed[keep]
+    direction = np.zeros(speed.size, dtype=np.int8)
+    if "oneway" in roads and profile.mode != "walk":
+        given = roads["oneway"].to_numpy(dtype=float, na_value=0.0)[keep]
+        direction = np.sign(given).astype(np.int8)
     coords, line = shapely.get_coordinates(lines, return_index=True)
     if coords.shape[0] < 2:
         return np.empty((0, 2)), empty, empty, np.empty(0)
-    grid = np.round((coords - coords.min(0)) / snap_m).astype(np.int64)
+    scaled = coords - coords.min(0)
+    scaled /= snap_m
+    grid = np.round(scaled, out=scaled).astype(np.int64)
     key = grid[:, 0] * (int(grid[:, 1].max()) + 1) + grid[:, 1]
-    unique_key, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-    vertices = coords[first]
+    order, start, size = _groups(key)
+    n_vertices = start.size
+    inverse = np.empty(key.size, dtype=np.int64)
+    inverse[order] = np.repeat(np.arange(n_vertices), size)
+    # The first occurrence of each snapped vertex, as np.unique(return_index=True).
+    vertices = coords[np.minimum.reduceat(order, start)]
     same = line[1:] == line[:-1]
     u = inverse[:-1][same]
     v = inverse[1:][same]
     # Lengths between the snapped vertices keep the triangle inequality exact.
     length = np.hypot(*(vertices[v] - vertices[u]).T)
     minutes = length / (speed[line[:-1][same]] * _M_PER_MIN_PER_KMH)
+    way = direction[line[:-1][same]]
     ok = u != v
-    u, v, minutes = u[ok], v[ok], minutes[ok]
-    lo, hi = np.minimum(u, v), np.maximum(u, v)
-    pair = lo * np.int64(unique_key.size) + hi
-    order = np.lexsort((minutes, pair))
-    pair = pair[order]
-    head = np.ones(pair.size, dtype=bool)
-    head[1:] = pair[1:] != pair[:-1]
-    pick = order[head]
-    return vertices, lo[pick], hi[pick], minutes[pick]
+    u, v, minutes, way = u[ok], v[ok], minutes[ok], way[ok]
+    if u.size == 0:
+        return vertices, empty, empty, np.empty(0)
+    if way.any():
+        along, back = way >= 0, way <= 0
+        u, v = np.concatenate([u[along], v[back]]), np.concatenate([v[along], u[back]])
+        minutes = np.concatenate([minutes[along], minutes[back]])
+    else:
+        u, v = np.concatenate([u, v]), np.concatenate([v, u])
+        minutes = np.concatenate([minutes, minutes])
+    edge = v * np.int64(n_vertices) + u
+    order, start, _ = _groups(edge)
+    edge = edge[order[start]]
+    # An edge drawn twice (two lines along one street) keeps its fastest time.
+    best = np.minimum.reduceat(minutes[order], start)
+    return vertices, edge % n_vertices, edge // n_vertices, best
+
+
+def _groups(key: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the order sorting ``key`` and the start and size of each run."""
+    order = np.argsort(key)
+    ordered = key[order]
+    head = np.empty(key.size, dtype=bool)
+    head[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=head[1:])
+    start = np.flatnonzero(head)
+    return order, start, np.diff(start, append=key.size)
 
 
 def _neighbours(
@@ -172,6 +232,31 @@ def _neighbours(
     found = np.isfinite(dist)
     rows = np.broadcast_to(np.arange(xy.shape[0])[:, None], idx.shape)
     return rows[found].astype(np.int64), idx[found].astype(np.int64), dist[found]
+
+
+@dataclass
+class _Pairs:
+    """Off-road pairs of one kind, walked both ways: ``u -> v`` and ``v -> u``.
+
+    ``unique_u`` / ``unique_v`` say that no node occurs twice in ``u`` / ``v``
+    (it can then be placed in the matrix without sorting).
+    """
+
+    u: np.ndarray
+    v: np.ndarray
+    length_m: np.ndarray | float
+    kind: int
+    unique_u: bool = False
+    unique_v: bool = False
+
+    def take(self, keep: np.ndarray) -> _Pairs:
+        """Return the pairs where ``keep`` is true."""
+        length = self.length_m
+        if isinstance(length, np.ndarray):
+            length = length[keep]
+        return _Pairs(
+            self.u[keep], self.v[keep], length, self.kind, self.unique_u, self.unique_v
+        )
 
 
 _DENSE_TABLE_MAX = 64_000_000
@@ -198,10 +283,12 @@ class _CellGrid:
         if self.width * self.height <= max(_DENSE_TABLE_MAX, 8 * n):
             self.table = np.full(self.width * self.height, -1, dtype=np.int64)
             self.table[self.key] = self.on
+            self.unique_keys = bool((self.table[self.key] == self.on).all())
         else:
             order = np.argsort(self.key, kind="stable")
             self.sorted_key = self.key[order]
             self.sorted_cell = self.on[order]
+            self.unique_keys = bool((self.sorted_key[1:] != self.sorted_key[:-1]).all())
         self._tree: cKDTree | None = None
 
     @property
@@ -212,6 +299,82 @@ class _CellGrid:
                 self.cells_xy, balanced_tree=False, compact_nodes=False
             )
         return self._tree
+
+    def tree_near(
+        self, centres_xy: np.ndarray, others_xy: np.ndarray, *, radius_m: float
+    ) -> tuple[cKDTree, np.ndarray | None]:
+        """Return a KD-tree of the ``others_xy`` that may lie near a centre.
+
+        The tree holds every location within ``radius_m`` of a centre (found by
+        grid slots, not distances), so a query within ``radius_m`` finds what a
+        tree of all of them finds; the second value maps the tree's indices back
+        (``None``: the tree holds all, and for ``others_xy is cells_xy`` it is
+        :attr:`tree`).
+        """
+        reach = int(np.ceil(radius_m / self.cell_m)) + 1 if np.isfinite(radius_m) else 0
+        size = self.width * self.height
+        if (
+            not np.isfinite(radius_m)
+            or self.table is None
+            or (2 * reach + 1) ** 2 * centres_xy.shape[0] > size
+        ):
+            if others_xy is self.cells_xy:
+                return self.tree, None
+            tree = cKDTree(others_xy, balanced_tree=False, compact_nodes=False)
+            return tree, None
+        mark = np.zeros(size, dtype=bool)
+        ci, cj = self._slots(centres_xy)
+        # A loop over the window's offsets only.
+        for dx in range(-reach, reach + 1):
+            for dy in range(-reach, reach + 1):
+                i, j = ci + dx, cj + dy
+                ok = (i >= 0) & (i < self.width) & (j >= 0) & (j < self.height)
+                mark[j[ok] * self.width + i[ok]] = True
+        near = np.ones(others_xy.shape[0], dtype=bool)
+        if others_xy is self.cells_xy:
+            near[self.on] = mark[self.key]
+        else:
+            oi, oj = self._slots(others_xy)
+            ok = (oi >= 0) & (oi < self.width) & (oj >= 0) & (oj < self.height)
+            near[ok] = mark[oj[ok] * self.width + oi[ok]]
+        ids = np.flatnonzero(near)
+        tree = cKDTree(others_xy[ids], balanced_tree=False, compact_nodes=False)
+        return tree, ids
+
+    def _nearest(
+        self, xy: np.ndarray, *, k: int, radius_m: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Return (location, cell) of the ``k`` nearest cells within ``radius_m``.
+
+        A tree of the cells within two cells of the locations answers first; only
+        a location it leaves short of ``k`` cells asks the tree of all cells.
+        """
+        k = min(k, self.cells_xy.shape[0])
+        first_m = min(radius_m, 2.0 * self.cell_m)
+        tree, ids = self.tree_near(xy, self.cells_xy, radius_m=first_m)
+        if ids is None or tree.n < k:
+            qi, qj, _ = _neighbours(self.tree, xy, k=k, radius_m=radius_m)
+            return qi, qj
+        dist, idx = tree.query(xy, k=k, distance_upper_bound=first_m, workers=-1)
+        dist = dist.reshape(xy.shape[0], k)
+        idx = idx.reshape(xy.shape[0], k)
+        found = np.isfinite(dist)
+        idx = np.where(found, ids[np.minimum(idx, ids.size - 1)], -1)
+        short = np.flatnonzero(~found.all(1))
+        if short.size and radius_m > first_m:
+            dist, again = self.tree.query(
+                xy[short], k=k, distance_upper_bound=radius_m, workers=-1
+            )
+            dist = dist.reshape(short.size, k)
+            again = again.reshape(short.size, k)
+            found[short] = np.isfinite(dist)
+            idx[short] = again
+        rows = np.broadcast_to(np.arange(xy.shape[0])[:, None], idx.shape)
+        return rows[found].astype(np.int64), idx[found].astype(np.int64)
+
+    def _slots(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        ij = np.rint((xy - self.origin) / self.cell_m).astype(np.int64) + 1
+        return ij[:, 0], ij[:, 1]
 
     def lookup(self, key: np.ndarray) -> np.ndarray:
         """Return the cell at each key, ``-1`` where there is none."""
@@ -235,16 +398,20 @@ class _CellGrid:
         ok &= (ij[:, 1] >= 1) & (ij[:, 1] < self.height - 1)
         return np.where(ok, ij[:, 1] * self.width + ij[:, 0], -1)
 
-    def pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def pairs(self) -> list[_Pairs]:
         """Return each pair of neighbouring cells once (8-neighbours on the grid)."""
-        a, b, length = [], [], []
+        out = []
         # Four forward offsets give every grid pair once; a loop over offsets only.
         for dx, dy in _OFFSETS:
-            other = self.lookup(self.key + dy * self.width + dx)
+            target = self.key + (dy * self.width + dx)
+            # The table's empty border holds every neighbour of a grid cell.
+            other = self.table[target] if self.table is not None else None
+            if other is None:
+                other = self.lookup(target)
             hit = np.flatnonzero(other >= 0)
-            a.append(self.on[hit])
-            b.append(other[hit])
-            length.append(np.full(hit.size, self.cell_m * np.hypot(dx, dy)))
+            length = float(self.cell_m * np.hypot(dx, dy))
+            unique = self.unique_keys
+            out.append(_Pairs(self.on[hit], other[hit], length, 0, True, unique))
         off = np.flatnonzero(~self.on_grid)
         if off.size:
             # Cells off the grid (a small commune's representative point) join any
@@ -254,15 +421,8 @@ class _CellGrid:
             )
             qi = off[qi]
             keep = (qi != qj) & (self.on_grid[qj] | (qi < qj))
-            a.append(qi[keep])
-            b.append(qj[keep])
-            length.append(dist[keep])
-        empty = [np.empty(0, dtype=np.int64)]
-        return (
-            np.concatenate(a or empty),
-            np.concatenate(b or empty),
-            np.concatenate(length or [np.empty(0)]),
-        )
+            out.append(_Pairs(qi[keep], qj[keep], dist[keep], 0))
+        return out
 
     def near(
         self, xy: np.ndarray, *, radius_m: float, ring: bool = False
@@ -286,7 +446,7 @@ class _CellGrid:
         missing[row] = False
         lost = np.flatnonzero(missing)
         if lost.size and self.cells_xy.shape[0]:
-            qi, qj, _ = _neighbours(self.tree, xy[lost], k=2, radius_m=radius_m)
+            qi, qj = self._nearest(xy[lost], k=2, radius_m=radius_m)
             row = np.concatenate([row, lost[qi]])
             cell = np.concatenate([cell, qj])
         dist = np.hypot(*(xy[row] - self.cells_xy[cell]).T)
@@ -343,8 +503,8 @@ def _barrier_parts(barriers: object, *, crs: CRS) -> np.ndarray:
 
 
 def _offroad_minutes(
-    length_m: np.ndarray, rise_m: np.ndarray | None, profile: TravelProfile
-) -> tuple[np.ndarray, np.ndarray]:
+    length_m: np.ndarray | float, rise_m: np.ndarray | None, profile: TravelProfile
+) -> tuple[np.ndarray | float, np.ndarray | float]:
     """Return minutes forward (rise as given) and backward (rise negated)."""
     flat = profile.offroad_speed_kmh
     if rise_m is None:
@@ -357,6 +517,99 @@ def _offroad_minutes(
         offroad_speed_kmh(-slope, flat_kmh=flat) * _M_PER_MIN_PER_KMH
     )
     return forward, backward
+
+
+def _cut_by_barriers(
+    pairs: list[_Pairs],
+    parts: np.ndarray,
+    xy: np.ndarray,
+    cells_xy: np.ndarray,
+    cell_m: float,
+    connect_m: float,
+) -> tuple[list[_Pairs], list[_Pairs]]:
+    """Drop the pairs crossing a barrier; return them and the leaves of inside cells."""
+    reach = max(1.5 * cell_m, connect_m)
+    u = np.concatenate([pair.u for pair in pairs])
+    v = np.concatenate([pair.v for pair in pairs])
+    keep = ~_crossing(parts, xy, u, v, reach_m=reach)
+    stops = np.cumsum([pair.u.size for pair in pairs])
+    kept = [
+        pair.take(mask)
+        for pair, mask in zip(pairs, np.split(keep, stops[:-1]), strict=True)
+    ]
+    n_cells = cells_xy.shape[0]
+    inside = np.zeros(n_cells, dtype=bool)
+    within = shapely.STRtree(parts).query(shapely.points(cells_xy), "within")
+    inside[within[0]] = True
+    if not inside.any() or inside.all():
+        return kept, []
+    outside = np.flatnonzero(~inside)
+    leaf_l, nearest = cKDTree(cells_xy[outside]).query(cells_xy[inside], workers=-1)
+    leaf = _Pairs(np.flatnonzero(inside), outside[nearest], leaf_l, 3, unique_u=True)
+    return kept, [leaf]
+
+
+_Group = tuple[np.ndarray, np.ndarray, np.ndarray, bool]
+
+
+def _assemble(groups: list[_Group], n: int) -> sparse.csr_matrix:
+    """Return the CSR matrix of directed edges ``(row, column, minutes, unique)``.
+
+    Within a row the entries keep the order of the groups and, within a group,
+    their order in it: the layout ``coo_matrix.tocsr`` gives the concatenated
+    edges, built without the concatenation, the COO arrays and the conversion.
+    ``unique`` says that no row occurs twice in the group.
+    """
+    counts = np.zeros(n, dtype=np.int64)
+    plans: list[
+        tuple[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None
+    ]
+    plans = []
+    for row, _, _, unique in groups:
+        if unique or row.size == 0:
+            counts[row] += 1
+            plans.append(None)
+            continue
+        if np.all(row[1:] >= row[:-1]):
+            order, ordered = None, row
+        else:
+            # A unique key makes the fast unstable sort keep the group's order.
+            key = row.astype(np.int64) * row.size + np.arange(row.size)
+            order = np.argsort(key)
+            ordered = row[order]
+        head = np.empty(row.size, dtype=bool)
+        head[0] = True
+        np.not_equal(ordered[1:], ordered[:-1], out=head[1:])
+        start = np.flatnonzero(head)
+        size = np.diff(start, append=row.size)
+        counts[ordered[start]] += size
+        rank = np.arange(row.size) - np.repeat(start, size)
+        plans.append((order, ordered, start, size, rank))
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    nnz = int(indptr[-1])
+    index = np.int32 if max(n, nnz) < 2**31 - 1 else np.int64
+    with _huge_pages(True):
+        indices = np.empty(nnz, dtype=index)
+        data = np.empty(nnz)
+    cursor = indptr[:-1].copy()
+    for (row, column, minutes, _), plan in zip(groups, plans, strict=True):
+        if plan is None:
+            at = cursor[row]
+            cursor[row] = at + 1
+        else:
+            order, ordered, start, size, rank = plan
+            at = cursor[ordered] + rank
+            cursor[ordered[start]] += size
+            if order is not None:
+                sorted_at = at
+                at = np.empty_like(sorted_at)
+                at[order] = sorted_at
+        indices[at] = column
+        data[at] = minutes
+    with _huge_pages(True):
+        indptr = indptr.astype(index)
+    return sparse.csr_matrix((data, indices, indptr), shape=(n, n))
 
 
 def build_graph(
@@ -403,6 +656,34 @@ def build_graph(
     -------
     TravelGraph
     """
+    with _huge_pages(False):
+        return _build_graph(
+            cells_xy,
+            points_xy,
+            roads,
+            cell_m=cell_m,
+            profile=profile,
+            crs=crs,
+            dem=dem,
+            barriers=barriers,
+            connect_m=connect_m,
+            snap_m=snap_m,
+        )
+
+
+def _build_graph(
+    cells_xy: np.ndarray,
+    points_xy: np.ndarray,
+    roads: gpd.GeoDataFrame | None,
+    *,
+    cell_m: float,
+    profile: TravelProfile,
+    crs: CRS | str,
+    dem: DemGrid | None,
+    barriers: gpd.GeoDataFrame | gpd.GeoSeries | np.ndarray | None,
+    connect_m: float | None,
+    snap_m: float,
+) -> TravelGraph:
     crs = CRS.from_user_input(crs)
     if not crs.is_projected:
         msg = f"travel graph: CRS {crs.to_string()} is not projected; use metres (UTM)"
@@ -418,96 +699,75 @@ def build_graph(
     n_points = points_xy.shape[0]
     road0 = n_cells
     point0 = n_cells + n_road
-    xy = np.vstack([cells_xy, road_xy, points_xy])
+    n = n_cells + n_road + n_points
 
     grid = _CellGrid(cells_xy, cell_m)
-    ci, cj, cl = grid.pairs()
+    pairs = grid.pairs()
     ri, rj, rl = grid.near(road_xy, radius_m=connect_m)
-    road_tree = cKDTree(
-        road_xy if n_road else np.empty((0, 2)),
-        balanced_tree=False,
-        compact_nodes=False,
+    pairs.append(_Pairs(rj, ri + road0, rl, 1))
+    road_tree, road_ids = grid.tree_near(
+        points_xy, road_xy if n_road else np.empty((0, 2)), radius_m=connect_m
     )
     pi, pj, pl = grid.near(points_xy, radius_m=np.inf, ring=True)
+    pairs.append(_Pairs(pi + point0, pj, pl, 2))
     pr, prj, prl = _neighbours(road_tree, points_xy, k=2, radius_m=connect_m)
-    n = n_cells + n_road + n_points
-    index = np.int32 if n < 2**31 - 1 else np.int64
-    u = np.concatenate([ci, rj, pi + point0, pr + point0], dtype=index)
-    v = np.concatenate([cj, ri + road0, pj, prj + road0], dtype=index)
-    length = np.concatenate([cl, rl, pl, prl])
-    sizes = [ci.size, ri.size, pi.size + pr.size]
-    kind = np.repeat(np.arange(3, dtype=np.int8), sizes)
+    if road_ids is not None:
+        prj = road_ids[prj]
+    pairs.append(_Pairs(pr + point0, prj + road0, prl, 2))
 
     parts = _barrier_parts(barriers, crs=crs)
     notes: list[str] = []
+    xy = np.empty((0, 2))
+    if parts.size or dem is not None:
+        xy = np.vstack([cells_xy, road_xy, points_xy])
     if parts.size:
-        reach = max(1.5 * cell_m, connect_m)
-        keep = ~_crossing(parts, xy, u, v, reach_m=reach)
-        u, v, length, kind = u[keep], v[keep], length[keep], kind[keep]
-        inside = np.zeros(n_cells, dtype=bool)
-        within = shapely.STRtree(parts).query(shapely.points(cells_xy), "within")
-        inside[within[0]] = True
-        if inside.any() and not inside.all():
-            outside = np.flatnonzero(~inside)
-            leaf_l, nearest = cKDTree(cells_xy[outside]).query(
-                cells_xy[inside], workers=-1
-            )
-            u = np.concatenate([u, np.flatnonzero(inside)], dtype=index)
-            v = np.concatenate([v, outside[nearest]], dtype=index)
-            length = np.concatenate([length, leaf_l])
-            kind = np.concatenate([kind, np.full(nearest.size, 3, dtype=np.int8)])
+        pairs, leaves = _cut_by_barriers(pairs, parts, xy, cells_xy, cell_m, connect_m)
+        pairs.extend(leaves)
         attached = np.zeros(n_points, dtype=bool)
-        attached[u[kind == 2] - point0] = True
+        for pair in pairs:
+            if pair.kind == 2:
+                attached[pair.u - point0] = True
         if not attached.all():
             notes.append(
                 f"{int((~attached).sum())} service point(s) cut off by barriers "
                 "from every cell and road (they reach nobody)"
             )
-    rise = None
+    z = None
     if dem is not None:
         # Only nodes with an off-road edge need an elevation: roads may run
         # beyond the DEM.
         need = np.zeros(n, dtype=bool)
-        need[u] = True
-        need[v] = True
+        for pair in pairs:
+            need[pair.u] = True
+            need[pair.v] = True
         z = np.zeros(n)
         z[need] = elevation_m(dem, xy[need, 0], xy[need, 1], crs=crs)
-        rise = z[v] - z[u]
-    forward, backward = _offroad_minutes(length, rise, profile)
 
-    m_off, m_road = u.size, ru.size
-    total = 2 * (m_off + m_road)
-    src = np.empty(total, dtype=index)
-    dst = np.empty(total, dtype=index)
-    minutes = np.empty(total)
-    parts_uv = (
-        (u, v, forward),
-        (v, u, backward),
-        (ru + road0, rv + road0, rmin),
-        (rv + road0, ru + road0, rmin),
-    )
-    offset = 0
-    for a_node, b_node, weight in parts_uv:
-        stop = offset + a_node.size
-        src[offset:stop] = a_node
-        dst[offset:stop] = b_node
-        minutes[offset:stop] = weight
-        offset = stop
-    np.maximum(minutes, _MIN_EDGE_MIN, out=minutes)
-    coo = sparse.coo_matrix((minutes, (dst, src)), shape=(n, n))
-    # Every (dst, src) pair occurs once (cell pairs, roads and connectors are
-    # unique): skipping the duplicate summation halves the conversion, and a
-    # parallel edge must never get the sum of its times anyway.
-    coo.has_canonical_format = True
-    matrix_t = coo.tocsr()
-    counts = np.bincount(kind, minlength=4) * 2
+    forward_groups: list[_Group] = []
+    backward_groups: list[_Group] = []
+    for pair in pairs:
+        rise = None if z is None else z[pair.v] - z[pair.u]
+        forward, backward = _offroad_minutes(pair.length_m, rise, profile)
+        forward_groups.append(
+            (pair.v, pair.u, np.maximum(forward, _MIN_EDGE_MIN), pair.unique_v)
+        )
+        backward_groups.append(
+            (pair.u, pair.v, np.maximum(backward, _MIN_EDGE_MIN), pair.unique_u)
+        )
+    road_groups: list[_Group] = [
+        (rv + road0, ru + road0, np.maximum(rmin, _MIN_EDGE_MIN), False)
+    ]
+    matrix_t = _assemble(forward_groups + backward_groups + road_groups, n)
+    counts = np.zeros(4, dtype=np.int64)
+    for pair in pairs:
+        counts[pair.kind] += 2 * pair.u.size
     return TravelGraph(
         matrix_t=matrix_t,
         n_cells=n_cells,
         n_road=n_road,
         n_points=n_points,
         edge_counts={
-            "road": 2 * int(ru.size),
+            "road": int(ru.size),
             "offroad": int(counts[0]),
             "connector": int(counts[1]),
             "point": int(counts[2]),

@@ -10,8 +10,9 @@ Two sources:
   (:data:`CLASS_COLUMNS`, :data:`SPEED_COLUMNS`) or named by the caller.
 
 The result always has the columns ``road_class`` (one of :data:`ROAD_CLASSES`),
-``speed_kmh`` (float, NaN where the source gives none) and ``geometry``
-(LineString, in the source CRS).
+``speed_kmh`` (float, NaN where the source gives none), ``oneway`` (int8: 1 the
+line's direction only, -1 against it, 0 both ways) and ``geometry`` (LineString, in
+the source CRS).
 
 Decisions
 ---------
@@ -23,8 +24,11 @@ Decisions
   the mode's top speed).
 * MultiLineStrings are split into their parts; non-line features are dropped and
   counted in ``attrs["notes"]``; a layer with no line at all is an error.
-* Oneway streets are read as two-way: access to a service point is about the
-  road network, not about a city's one-way system.
+* One-way streets: OSM ``oneway=yes|true|1`` (drawn direction only), ``-1`` or
+  ``reverse`` (against it), and ``junction=roundabout|circular`` unless
+  ``oneway=no``; a line layer's ``oneway`` column (any case) is read the same
+  way. The canonical ``oneway`` column holds 1, -1 or 0 (both ways);
+  :mod:`coverage.travel.graph` follows it for every mode but ``walk``.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ __all__ = [
     "SPEED_COLUMNS",
     "VALUE_CLASS",
     "normalise_value",
+    "oneway_direction",
     "read_osm_pbf",
     "read_roads",
     "roads_from_frame",
@@ -155,6 +160,41 @@ def _speeds_kmh(values: pd.Series) -> np.ndarray:
     return out
 
 
+_ONEWAY_FORWARD = frozenset({"yes", "true", "1"})
+_ONEWAY_REVERSE = frozenset({"-1", "reverse"})
+_ROUNDABOUT = frozenset({"roundabout", "circular"})
+
+
+def oneway_direction(
+    oneway: pd.Series, junction: pd.Series | None = None
+) -> np.ndarray:
+    """Return 1 (drawn direction only), -1 (against it) or 0 (both ways).
+
+    Parameters
+    ----------
+    oneway
+        OSM ``oneway`` values (``yes``, ``true``, ``1``, ``-1``, ``reverse``,
+        ``no``, missing ...), any case.
+    junction
+        OSM ``junction`` values: a roundabout is one-way in its drawn direction
+        unless ``oneway=no``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``int8`` direction per value.
+    """
+    text = oneway.astype("string").str.strip().str.lower()
+    out = np.zeros(len(text), dtype=np.int8)
+    out[text.isin(_ONEWAY_FORWARD).to_numpy(dtype=bool)] = 1
+    out[text.isin(_ONEWAY_REVERSE).to_numpy(dtype=bool)] = -1
+    if junction is not None:
+        ring = junction.astype("string").str.strip().str.lower().isin(_ROUNDABOUT)
+        ring = ring.to_numpy(dtype=bool) & text.isna().to_numpy(dtype=bool)
+        out[ring] = 1
+    return out
+
+
 def _find(columns: list[str], names: tuple[str, ...]) -> str | None:
     lower = {c.lower(): c for c in columns}
     return next((lower[n] for n in names if n in lower), None)
@@ -209,8 +249,8 @@ def roads_from_frame(
     Returns
     -------
     geopandas.GeoDataFrame
-        Columns ``road_class``, ``speed_kmh``, ``geometry`` (LineString), in the
-        CRS of ``gdf``.
+        Columns ``road_class``, ``speed_kmh``, ``oneway``, ``geometry``
+        (LineString), in the CRS of ``gdf``.
 
     Raises
     ------
@@ -279,8 +319,18 @@ def roads_from_frame(
                 "or fix the column"
             )
             raise InputError(msg)
+    oneway_column = _find(columns, ("oneway",))
+    junction_column = _find(columns, ("junction",))
+    oneway = np.zeros(len(lines), dtype=np.int8)
+    if oneway_column is not None or junction_column is not None:
+        oneway = oneway_direction(
+            pd.Series(pd.NA, index=lines.index, dtype="string")
+            if oneway_column is None
+            else lines[oneway_column],
+            None if junction_column is None else lines[junction_column],
+        )
     out = gpd.GeoDataFrame(
-        {"road_class": road_class.astype(str), "speed_kmh": speed},
+        {"road_class": road_class.astype(str), "speed_kmh": speed, "oneway": oneway},
         geometry=lines.geometry.to_numpy(),
         crs=gdf.crs,
     )
@@ -311,8 +361,9 @@ def read_osm_pbf(path: str | Path) -> gpd.GeoDataFrame:
     Returns
     -------
     geopandas.GeoDataFrame
-        Columns ``road_class``, ``speed_kmh`` (from ``maxspeed``), ``osm_id``,
-        ``highway``, ``geometry`` in EPSG:4326. Ways whose ``highway`` value is
+        Columns ``road_class``, ``speed_kmh`` (from ``maxspeed``), ``oneway``
+        (from ``oneway`` and ``junction``), ``osm_id``, ``highway``, ``geometry``
+        in EPSG:4326. Ways whose ``highway`` value is
         not in :data:`OSM_HIGHWAY_CLASS`, areas (``area=yes``) and ways with
         missing nodes are skipped.
 
@@ -330,6 +381,8 @@ def read_osm_pbf(path: str | Path) -> gpd.GeoDataFrame:
     ids: list[int] = []
     highway: list[str] = []
     maxspeed: list[str | None] = []
+    oneway: list[str | None] = []
+    junction: list[str | None] = []
     try:
         processor = (
             osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
@@ -349,6 +402,8 @@ def read_osm_pbf(path: str | Path) -> gpd.GeoDataFrame:
             ids.append(way.id)
             highway.append(value)
             maxspeed.append(way.tags.get("maxspeed"))
+            oneway.append(way.tags.get("oneway"))
+            junction.append(way.tags.get("junction"))
     except RuntimeError as exc:
         raise InputError(f"{path}: cannot read the OSM extract ({exc})") from None
     if not wkb:
@@ -359,6 +414,9 @@ def read_osm_pbf(path: str | Path) -> gpd.GeoDataFrame:
         {
             "road_class": [OSM_HIGHWAY_CLASS[h] for h in highway],
             "speed_kmh": _speeds_kmh(pd.Series(maxspeed, dtype="string")),
+            "oneway": oneway_direction(
+                pd.Series(oneway, dtype="string"), pd.Series(junction, dtype="string")
+            ),
             "osm_id": np.array(ids, dtype=np.int64),
             "highway": highway,
         },

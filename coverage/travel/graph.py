@@ -57,7 +57,8 @@ from .terrain import DemGrid, elevation_m, offroad_speed_kmh
 __all__ = ["TravelGraph", "build_graph"]
 
 _MIN_EDGE_MIN = 1e-9
-_MULTIARRAY = getattr(np, "_core", np).multiarray
+# numpy private switches, absent from some versions: then nothing is changed
+_MULTIARRAY = getattr(getattr(np, "_core", None), "multiarray", None)
 
 
 @contextmanager

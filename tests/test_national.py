@@ -116,3 +116,38 @@ def test_national_totals_are_sums_of_province_runs(country):
         own = runs[part["inputs"]["province"]]
         for key in ADDITIVE:
             assert part["overall"][key] == own["overall"][key], (sub.name, key)
+
+
+def test_each_province_summary_has_its_own_access_figures(country, tmp_path):
+    _, gpkg, csv, _ = country
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        main,
+        [
+            *("-q", "analyze", "-b", str(gpkg), "-p", str(csv), "--out", str(out)),
+            *("--no-map", "--cell-m", "1000", "--by", "province"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    national = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    provinces = pd.read_csv(out / "provinces.csv", encoding="utf-8-sig")
+    provinces = provinces.set_index("province_name")
+    parts = [
+        json.loads(p.read_text(encoding="utf-8"))
+        for p in sorted((out / "by_province").glob("*/summary.json"))
+    ]
+    assert len(parts) == len(provinces) >= 4
+    access = [p["access"] for p in parts]
+    # the provinces' cells and uncovered people add up to the nation's
+    assert sum(a["n_locations"] for a in access) == national["access"]["n_locations"]
+    assert sum(a["uncovered_population"] for a in access) >= (
+        national["access"]["uncovered_population"] * (1 - 1e-9)
+    )
+    for part, figures in zip(parts, access, strict=True):
+        row = provinces.loc[part["inputs"]["province"]]
+        assert figures["mean_distance_km"] == pytest.approx(
+            row["mean_distance_km"], abs=5e-4
+        )
+        assert figures["max_distance_km"] <= national["access"]["max_distance_km"]
+    means = [a["mean_distance_km"] for a in access]
+    assert min(means) < national["access"]["mean_distance_km"] < max(means)

@@ -339,3 +339,40 @@ def test_graph_has_no_parallel_edges(timed):
     canonical = matrix.copy()
     canonical.sum_duplicates()
     assert canonical.nnz == matrix.nnz
+
+
+def test_each_province_summary_has_its_own_travel_figures(tmp_path):
+    communes = gpd.read_file(COMMUNES)
+    districts = sorted(communes["ten_huyen"].unique())
+    west = set(districts[: len(districts) // 2])
+    communes["ten_tinh"] = np.where(communes["ten_huyen"].isin(west), "Tây", "Đông")
+    layer = tmp_path / "two_provinces.gpkg"
+    communes.to_file(layer, driver="GPKG", engine="pyogrio")
+    out = tmp_path / "out"
+    res = _run(
+        *("analyze", "-b", str(layer), "-p", str(POINTS), "--out", str(out)),
+        *("--no-map", "--cell-m", "1000", "--roads", str(ROADS), "--by", "province"),
+    )
+    assert res.exit_code == 0, res.output
+    national = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    table = pd.read_csv(out / "provinces.csv", encoding="utf-8-sig")
+    table = table.set_index("province_name")
+    parts = [
+        json.loads(p.read_text(encoding="utf-8"))
+        for p in sorted((out / "by_province").glob("*/summary.json"))
+    ]
+    assert len(parts) == 2
+    means = []
+    for part in parts:
+        travel = part["travel"]
+        row = table.loc[part["inputs"]["province"]]
+        assert travel["mean_time_min"] == pytest.approx(row["mean_time_min"], abs=0.01)
+        assert travel["max_time_min"] == pytest.approx(row["max_time_min"], abs=0.01)
+        assert travel["max_time_min"] <= national["travel"]["max_time_min"]
+        assert part["access"]["zone_threshold_km"] is None
+        means.append(travel["mean_time_min"])
+    assert min(means) < national["travel"]["mean_time_min"] < max(means)
+    assert (
+        sum(p["travel"]["n_uncovered_zone_parts"] for p in parts)
+        >= (national["travel"]["n_uncovered_zone_parts"])
+    )

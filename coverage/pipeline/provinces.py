@@ -12,12 +12,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from ..errors import InputError
 from ..metrics import overall_metrics, rank_gaps
 from ..model import Analysis
-from .summary import build_summary
+from .analyze import level_access
+from .summary import Summary, access_summary, build_summary
+from .travel import province_cells, travel_summary
 
 __all__ = [
     "PROVINCE_FILES",
@@ -119,6 +122,26 @@ def province_units(analysis: Analysis) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(table, geometry=geoms, crs=communes.crs)
 
 
+def _province_access(
+    analysis: Analysis, name: str, zones: pd.DataFrame | None
+) -> Summary | None:
+    """Build the ``access`` part of one province's summary from its province row."""
+    result = analysis.access
+    if result is None:
+        return None
+    table = level_access(analysis, ["province_name"])
+    key = table["province_name"].astype("string").fillna("")
+    row = table.loc[(key == name).to_numpy()].reset_index(drop=True)
+    cells = province_cells(analysis, result.surface.commune, name)
+    figures = access_summary(
+        analysis, row, zones=zones, n_locations=int(np.count_nonzero(cells))
+    )
+    if analysis.travel is not None:
+        # the zones are by time then, as in the national summary
+        figures["zone_threshold_km"] = None
+    return figures
+
+
 def split_by_province(analysis: Analysis) -> dict[str, Analysis]:
     """Per-province views of a national analysis (same figures, no recomputation).
 
@@ -164,7 +187,13 @@ def split_by_province(analysis: Analysis) -> dict[str, Analysis]:
             n_outside=0,
             notes=[],
             inputs={**analysis.summary.get("inputs", {}), "province": name},
-            access=None,
+            access=_province_access(analysis, name, sub.zones),
         )
+        if "benchmark" in analysis.summary:
+            sub.summary["benchmark"] = analysis.summary["benchmark"]
+        if analysis.travel is not None:
+            sub.summary["travel"] = travel_summary(
+                analysis, province=name, zones=sub.zones
+            )
         parts[name] = sub
     return parts

@@ -80,7 +80,13 @@ def build_summary(
     }
 
 
-def access_summary(analysis: Analysis, overall: pd.DataFrame) -> Summary:
+def access_summary(
+    analysis: Analysis,
+    overall: pd.DataFrame,
+    *,
+    zones: pd.DataFrame | None = None,
+    n_locations: int | None = None,
+) -> Summary:
     """Build the ``access`` part of ``summary.json`` from the one-row ``overall``.
 
     Parameters
@@ -88,7 +94,12 @@ def access_summary(analysis: Analysis, overall: pd.DataFrame) -> Summary:
     analysis
         An analysis with distance access.
     overall
-        :func:`coverage.pipeline.analyze.level_access` of the whole area.
+        :func:`coverage.pipeline.analyze.level_access` of the whole area, or one
+        row of a level (a province under ``--by province``).
+    zones
+        The area's uncovered zones; default the analysis's.
+    n_locations
+        The area's number of population locations; default all of them.
     """
     from ..access import (
         rule_evaluated,
@@ -131,12 +142,12 @@ def access_summary(analysis: Analysis, overall: pd.DataFrame) -> Summary:
                 "evaluated": evaluated,
             }
         )
-    zones = analysis.zones
+    zones = analysis.zones if zones is None else zones
     surface = result.surface
     return {
         "population_surface": surface.source,
         "cell_m": float(surface.cell_m),
-        "n_locations": len(surface),
+        "n_locations": len(surface) if n_locations is None else n_locations,
         "mean_distance_km": num(row["mean_distance_km"]),
         "p90_distance_km": num(row["p90_distance_km"]),
         "max_distance_km": num(row["max_distance_km"]),

@@ -312,6 +312,14 @@ def _join_communes(analysis: Analysis, travel: TravelAccess) -> None:
     analysis.communes = out
 
 
+def province_cells(
+    analysis: Analysis, commune: np.ndarray, province: str
+) -> np.ndarray:
+    """Mask of the cells (by their commune row ``commune``) in ``province``."""
+    names = analysis.communes["province_name"].astype("string").fillna("")
+    return (names == province).to_numpy(bool)[commune]
+
+
 def level_travel(analysis: Analysis, keys: list[str]) -> pd.DataFrame:
     """Aggregate the cells' minutes to the units keyed by ``keys`` (``[]``: one row)."""
     from .analyze import aggregate_to_level
@@ -378,13 +386,38 @@ def time_cover(analysis: Analysis, limit_min: float) -> Any:
     )
 
 
-def travel_summary(analysis: Analysis) -> Summary:
-    """Build the ``travel`` part of ``summary.json``."""
+def travel_summary(
+    analysis: Analysis,
+    *,
+    province: str | None = None,
+    zones: pd.DataFrame | None = None,
+) -> Summary:
+    """Build the ``travel`` part of ``summary.json``.
+
+    Parameters
+    ----------
+    analysis
+        An analysis with travel times (``--roads``).
+    province
+        Only this province's cells (``--by province``): the figures of its row
+        of the province level, measured on the national graph.
+    zones
+        The province's uncovered zones (with ``province``); default the analysis's.
+    """
     travel = analysis.travel
     if travel is None:
         msg = "the travel summary needs an analysis with --roads"
         raise ValueError(msg)
-    row = level_travel(analysis, []).iloc[0]
+    surface = travel.result.surface
+    if province is None:
+        row = level_travel(analysis, []).iloc[0]
+        in_area = np.ones(len(surface), dtype=bool)
+        zones = analysis.zones
+    else:
+        table = level_travel(analysis, ["province_name"])
+        name = table["province_name"].astype("string").fillna("")
+        row = table.loc[(name == province).to_numpy()].iloc[0]
+        in_area = province_cells(analysis, surface.commune, province)
 
     def num(value: Any) -> float | None:
         return None if value is None or pd.isna(value) else float(value)
@@ -405,7 +438,6 @@ def travel_summary(analysis: Analysis) -> Summary:
         )
     times = travel.times
     graph = times.graph
-    zones = analysis.zones
     return {
         "measure": travel.description,
         "mode": times.profile.mode,
@@ -430,7 +462,7 @@ def travel_summary(analysis: Analysis) -> Summary:
         ],
         "rules": rules,
         "unreachable_population": float(
-            travel.result.surface.pop[~np.isfinite(times.minutes)].sum()
+            surface.pop[in_area & ~np.isfinite(times.minutes)].sum()
         ),
         "zone_threshold_min": travel.zone_threshold_min,
         **_zone_counts(zones),

@@ -124,6 +124,9 @@ class TravelOptions:
     profile: str | Path | None = None
     thresholds_min: tuple[float, ...] | None = None
     zone_threshold_min: float | None = None
+    class_column: str | None = None
+    speed_column: str | None = None
+    class_map: dict[str, str] = field(default_factory=dict)
 
     @property
     def enabled(self) -> bool:

@@ -376,3 +376,61 @@ def test_each_province_summary_has_its_own_travel_figures(tmp_path):
         sum(p["travel"]["n_uncovered_zone_parts"] for p in parts)
         >= (national["travel"]["n_uncovered_zone_parts"])
     )
+
+
+def _local_roads(tmp_path: Path) -> Path:
+    roads = gpd.read_file(ROADS, layer="roads")
+    # the layer's own grades, not names the reader knows
+    local = {"Quốc lộ": "cấp I", "Đường tỉnh": "cấp III"}
+    own = roads["loai_duong"].map(local).fillna("cấp VI")
+    frame = gpd.GeoDataFrame({"LOAI": own}, geometry=roads.geometry, crs=roads.crs)
+    path = tmp_path / "local_roads.gpkg"
+    frame.to_file(path, driver="GPKG", engine="pyogrio")
+    return path
+
+
+def test_roads_column_and_class_options_name_a_local_layer(tmp_path):
+    path = _local_roads(tmp_path)
+    base = ("analyze", "--roads", str(path), "--no-map", "--cell-m", "1000")
+    # the layer's column is not under a common name: a clear error names the option
+    res = _run(*base, "--out", str(tmp_path / "a"))
+    assert res.exit_code == 2 and "--roads-column class=COLUMN" in res.output
+    res = _run(*base, "--out", str(tmp_path / "b"), "--roads-column", "class=LOAI")
+    assert res.exit_code == 2 and "--roads-class" in res.output
+    mapped = ("--roads-class", "cấp I=trunk", "--roads-class", "cấp III=secondary")
+    mapped += ("--roads-class", "cấp VI=unclassified")
+    out = tmp_path / "c"
+    res = _run(*base, "--out", str(out), "--roads-column", "class=LOAI", *mapped)
+    assert res.exit_code == 0, res.output
+    slow = json.loads((out / "summary.json").read_text(encoding="utf-8"))["travel"]
+    # every road at its own class's speed is faster than all of them as tracks
+    tracks = tuple(
+        x.replace("=trunk", "=track")
+        .replace("=secondary", "=track")
+        .replace("=unclassified", "=track")
+        for x in mapped
+    )
+    out2 = tmp_path / "d"
+    res = _run(*base, "--out", str(out2), "--roads-column", "class=LOAI", *tracks)
+    assert res.exit_code == 0, res.output
+    as_tracks = json.loads((out2 / "summary.json").read_text(encoding="utf-8"))
+    assert slow["mean_time_min"] < as_tracks["travel"]["mean_time_min"]
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--roads-column", "width=W", "use class=COLUMN or speed=COLUMN"),
+        ("--roads-column", "class=NOPE", "no class column 'NOPE'"),
+        ("--roads-class", "cấp I=autobahn", "'autobahn' is not a road class"),
+        ("--roads-class", "QL", "is not KEY=COLUMN"),
+    ],
+)
+def test_bad_road_naming_options_exit_2(tmp_path, option, value, message):
+    path = _local_roads(tmp_path)
+    res = _run(
+        *("analyze", "--roads", str(path), "--no-map", "--out", str(tmp_path / "o")),
+        *("--roads-column", "class=LOAI", option, value),
+    )
+    assert res.exit_code == 2, res.output
+    assert message in res.output

@@ -49,6 +49,7 @@ __all__ = [
     "parse_kinds",
     "parse_km_list",
     "parse_min_list",
+    "parse_road_columns",
     "scheduler_opts",
     "siting_opts",
     "snap_opt",
@@ -84,6 +85,18 @@ def parse_columns(
             msg = f"{item!r} is not KEY=COLUMN (e.g. population=DS_2019)"
             raise click.BadParameter(msg, ctx=ctx, param=param)
         mapping[key.strip()] = name.strip()
+    return mapping
+
+
+def parse_road_columns(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> dict[str, str]:
+    """Turn repeated ``--roads-column class=COL`` / ``speed=COL`` into a dict."""
+    mapping = parse_columns(ctx, param, values)
+    unknown = sorted(set(mapping) - {"class", "speed"})
+    if unknown:
+        msg = f"unknown key(s) {', '.join(unknown)}: use class=COLUMN or speed=COLUMN"
+        raise click.BadParameter(msg, ctx=ctx, param=param)
     return mapping
 
 
@@ -412,6 +425,26 @@ def travel_options(func: _F) -> _F:
         click.option(
             "--roads-layer",
             help="Layer of a multi-layer road file [default: 'roads' if present].",
+        ),
+        click.option(
+            "--roads-column",
+            "roads_columns",
+            multiple=True,
+            callback=parse_road_columns,
+            metavar="class=COLUMN|speed=COLUMN",
+            help="Name the road layer's class or speed (km/h) column when it is "
+            "not under a common name (highway, fclass, loai_duong, maxspeed, toc_do, "
+            "...) (repeatable).",
+        ),
+        click.option(
+            "--roads-class",
+            "roads_classes",
+            multiple=True,
+            callback=parse_columns,
+            metavar="VALUE=CLASS",
+            help="Map a value of the class column to a road class of the profile, "
+            "e.g. --roads-class DH=tertiary --roads-class 'Đường xã=unclassified' "
+            "(repeatable).",
         ),
         click.option(
             "--dem",

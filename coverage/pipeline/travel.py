@@ -229,7 +229,13 @@ def _read_roads(options: TravelOptions) -> gpd.GeoDataFrame:
 
     path = Path(str(options.roads))
     layer = _layer_or_default(path, options.roads_layer, "roads")
-    roads = read_roads(path, layer=layer)
+    roads = read_roads(
+        path,
+        layer=layer,
+        class_column=options.class_column,
+        speed_column=options.speed_column,
+        class_map=options.class_map,
+    )
     require_crs(roads, what=f"{path} (--roads)", operation="measuring travel times")
     return roads
 

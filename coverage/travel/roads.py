@@ -34,6 +34,7 @@ Decisions
 from __future__ import annotations
 
 import re
+import shlex
 import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
@@ -280,8 +281,9 @@ def roads_from_frame(
         msg = (
             f"{what}: no road-class or speed column; looked for "
             f"{', '.join(CLASS_COLUMNS + SPEED_COLUMNS)}; columns are "
-            f"{', '.join(columns) or '(none)'}; name one with class_column or "
-            "speed_column (--road-class-column / --road-speed-column)"
+            f"{', '.join(columns) or '(none)'}; name one with --roads-column "
+            "class=COLUMN or --roads-column speed=COLUMN (class_column= or "
+            "speed_column= in Python)"
         )
         raise InputError(msg)
     lines = _lines(gdf, what=what)
@@ -297,7 +299,7 @@ def roads_from_frame(
         for key, value in (class_map or {}).items():
             if value not in ROAD_CLASSES:
                 msg = (
-                    f"class_map: {key!r} -> {value!r} is not a road class; "
+                    f"--roads-class {key}={value}: {value!r} is not a road class; "
                     f"use one of {', '.join(ROAD_CLASSES)}"
                 )
                 raise InputError(msg)
@@ -310,13 +312,14 @@ def roads_from_frame(
             values = pd.unique(raw[unknown].astype("string").fillna("<empty>"))
             first = int(np.flatnonzero(unknown)[0])
             shown = ", ".join(repr(str(v)) for v in values[:10])
+            hint = shlex.quote(f"{values[0]!s}=track")
             more = f" and {len(values) - 10} more" if len(values) > 10 else ""
             msg = (
                 f"{what}: {int(unknown.sum())} feature(s) have an unknown road class "
                 f"in column {class_column!r}: {shown}{more} (first: feature "
                 f"{first}); known classes are {', '.join(ROAD_CLASSES)}; map the "
-                f"values with class_map, e.g. {{{str(values[0])!r}: 'track'}}, "
-                "or fix the column"
+                f"values with --roads-class {hint} (class_map= in Python), or fix "
+                "the column"
             )
             raise InputError(msg)
     oneway_column = _find(columns, ("oneway",))

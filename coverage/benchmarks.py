@@ -26,6 +26,7 @@ __all__ = [
     "list_benchmarks",
     "load_benchmark",
     "parse_benchmark",
+    "rule_label",
     "time_rule_text",
 ]
 
@@ -71,6 +72,26 @@ class TimeRule:
 
 
 _MODE_WORDS = {"walk": " on foot", "motorbike": " by motorbike", "car": " by car"}
+
+
+def rule_label(rule: DistanceRule, *, scope_note: str = "") -> str:
+    """Name a rule: ``95.0% within 5 km``, ``99.0% within 4.83 km (rural)``.
+
+    Parameters
+    ----------
+    rule
+        The distance rule.
+    scope_note
+        Text appended inside the scope's brackets (e.g. ``": not evaluated"``);
+        a rule of scope ``"all"`` shows no scope.
+
+    Examples
+    --------
+    >>> rule_label(DistanceRule(5.0, 0.95, "all"))
+    '95.0% within 5 km'
+    """
+    scope = "" if rule.scope == "all" else f" ({rule.scope}{scope_note})"
+    return f"{rule.min_share:.1%} within {rule.distance_km:g} km{scope}"
 
 
 def time_rule_text(rule: TimeRule) -> str:
@@ -333,7 +354,7 @@ def _parse_sources(value: Any, problems: list[str]) -> tuple[str, ...]:
 def _parse_capacity(
     value: Any, problems: list[str]
 ) -> tuple[tuple[tuple[str, float], ...], float]:
-    from .io.points import KINDS
+    from .model import KINDS
 
     if not isinstance(value, dict):
         problems.append(

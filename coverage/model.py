@@ -24,12 +24,16 @@ __all__ = [
     "DEFAULT_PLAN_CELL_M",
     "DEFAULT_THRESHOLDS_KM",
     "DEFAULT_THRESHOLDS_MIN",
+    "KINDS",
     "AccessOptions",
     "Analysis",
     "PlanRun",
     "Summary",
     "TravelOptions",
 ]
+
+#: The kinds of service point, in the order of the tables' ``n_<kind>`` columns.
+KINDS = ("post_office", "culture_post", "agent", "letter_box", "delivery", "other")
 
 #: Population grid cell size of ``coverage analyze`` (metres).
 DEFAULT_CELL_M = 250.0

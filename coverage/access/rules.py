@@ -21,7 +21,7 @@ from typing import Any, overload
 import numpy as np
 import pandas as pd
 
-from ..benchmarks import Benchmark, DistanceRule
+from ..benchmarks import Benchmark, DistanceRule, rule_label
 from ..reasons import encode_reason
 from .core import AccessResult, threshold_label
 
@@ -167,21 +167,6 @@ def rule_fails(share: np.ndarray | Sequence[float], min_share: float) -> np.ndar
         bool, ``True`` where :func:`rule_passes` is ``False`` (never where NA).
     """
     return np.asarray(np.asarray(share, dtype=float) < min_share - RULE_TOLERANCE)
-
-
-def rule_label(rule: DistanceRule, *, scope_note: str = "") -> str:
-    """Name a rule: ``95.0% within 5 km``, ``99.0% within 4.83 km (rural)``.
-
-    Parameters
-    ----------
-    rule
-        The distance rule.
-    scope_note
-        Text appended inside the scope's brackets (e.g. ``": not evaluated"``);
-        a rule of scope ``"all"`` shows no scope.
-    """
-    scope = "" if rule.scope == "all" else f" ({rule.scope}{scope_note})"
-    return f"{rule.min_share:.1%} within {rule.distance_km:g} km{scope}"
 
 
 def rule_gap_reason(rule: DistanceRule, share: np.ndarray) -> np.ndarray:

@@ -19,8 +19,7 @@ def benchmarks(ctx: click.Context) -> None:
         coverage benchmarks
         coverage analyze --benchmark vn-strategy-2025
     """
-    from ..access.rules import rule_label
-    from ..benchmarks import list_benchmarks, time_rule_text
+    from ..benchmarks import list_benchmarks, rule_label, time_rule_text
 
     for bench in call(ctx, list_benchmarks):
         click.echo(f"{bench.name}")

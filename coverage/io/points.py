@@ -13,6 +13,7 @@ from pyproj import CRS
 from ..errors import CRSError, InputError, ValidationError
 from ..geo import WGS84, metric_crs
 from ..i18n import Note
+from ..model import KINDS
 from .columns import (
     COMMUNE_ALIASES,
     POINT_ALIASES,
@@ -32,8 +33,6 @@ __all__ = [
     "read_points",
     "read_settlements",
 ]
-
-KINDS = ("post_office", "culture_post", "agent", "letter_box", "delivery", "other")
 
 
 # Ordered: the first pattern that matches the folded text decides the kind.

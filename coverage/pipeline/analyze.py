@@ -538,7 +538,12 @@ _KEY_SEP = "\x1f"
 
 def composite_key(frame: pd.DataFrame, keys: list[str]) -> np.ndarray:
     """Join ``keys`` into one text key per row (districts are named per province)."""
-    joined = frame[keys].astype("string").fillna("").agg(_KEY_SEP.join, axis=1)
+    parts = [frame[k].astype("string").fillna("") for k in keys]
+    if not parts:
+        return np.full(len(frame), "", dtype=object)
+    joined = parts[0]
+    for part in parts[1:]:
+        joined = joined + _KEY_SEP + part
     return joined.to_numpy(dtype=object)
 
 
@@ -592,8 +597,9 @@ def join_on_level(
     """Copy ``cols`` of ``level`` onto the rows of ``table`` with the same ``keys``."""
     left = table.copy()
     lookup = level.set_index(composite_key(level, keys))[cols]
+    row_keys = composite_key(left, keys)
     for col in cols:
-        left[col] = lookup[col].reindex(composite_key(left, keys)).to_numpy()
+        left[col] = lookup[col].reindex(row_keys).to_numpy()
     return left
 
 

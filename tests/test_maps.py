@@ -551,6 +551,49 @@ def test_initial_view_keeps_near_islands_and_populous_groups():
     assert initial_view([None], np.array([1.0])) is None
 
 
+def _view_by_all_pairs(geoms, pop, gap_km=25.0, min_share=0.1):
+    # the definition: groups of the graph of every pair of boxes within the gap
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    b = shapely.bounds(np.asarray(geoms, dtype=object))
+    lat0 = float(np.mean((b[:, 1] + b[:, 3]) / 2))
+    kx, ky = 111.32 * math.cos(math.radians(lat0)), 110.57
+    boxes = shapely.box(b[:, 0] * kx, b[:, 1] * ky, b[:, 2] * kx, b[:, 3] * ky)
+    left, right = shapely.STRtree(boxes).query(
+        boxes, predicate="dwithin", distance=gap_km
+    )
+    n = len(boxes)
+    graph = coo_matrix((np.ones(len(left)), (left, right)), shape=(n, n))
+    _, group = connected_components(graph, directed=False)
+    weight = np.bincount(group, weights=pop + 1e-9)
+    chosen = b[(weight >= min_share * weight.max())[group]]
+    return [
+        [float(chosen[:, 1].min()), float(chosen[:, 0].min())],
+        [float(chosen[:, 3].max()), float(chosen[:, 2].max())],
+    ]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(100.0, 104.0),
+            st.floats(10.0, 14.0),
+            st.floats(0.001, 0.4),
+            st.floats(0.001, 0.4),
+            st.floats(0.0, 1e5),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_initial_view_equals_the_all_pairs_definition(boxes):
+    geoms = [shapely.box(x, y, x + w, y + h) for x, y, w, h, _ in boxes]
+    pop = np.array([p for *_, p in boxes])
+    assert initial_view(geoms, pop) == _view_by_all_pairs(geoms, pop)
+
+
 def test_tile_source_options(tmp_path):
     from browser_support import make_mbtiles, tile_png
 

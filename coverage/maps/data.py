@@ -212,10 +212,18 @@ def initial_view(
     lat0 = float(np.mean((b[:, 1] + b[:, 3]) / 2))
     kx, ky = 111.32 * math.cos(math.radians(lat0)), 110.57
     boxes = shapely.box(b[:, 0] * kx, b[:, 1] * ky, b[:, 2] * kx, b[:, 3] * ky)
-    left, right = shapely.STRtree(boxes).query(
-        boxes, predicate="dwithin", distance=gap_km
-    )
     n = len(boxes)
+    tree = shapely.STRtree(boxes)
+    # touching boxes first (few pairs; communes tile the land): a pair within the
+    # gap that joins two of these groups has an end outside the largest one, so
+    # only those boxes need the (many-pair) distance query; the groups are the same
+    left, right = tree.query(boxes, predicate="intersects")
+    graph = coo_matrix((np.ones(len(left)), (left, right)), shape=(n, n))
+    _, touching = connected_components(graph, directed=False)
+    others = np.flatnonzero(touching != np.argmax(np.bincount(touching)))
+    near_l, near_r = tree.query(boxes[others], predicate="dwithin", distance=gap_km)
+    left = np.concatenate([left, others[near_l]])
+    right = np.concatenate([right, near_r])
     graph = coo_matrix((np.ones(len(left)), (left, right)), shape=(n, n))
     _n_groups, group = connected_components(graph, directed=False)
     weight = np.bincount(group, weights=pop + 1e-9)

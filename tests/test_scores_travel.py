@@ -27,24 +27,13 @@ from coverage.pipeline.scores import apply_access_score, time_pairs
 from coverage.travel.cover import TIME_TOLERANCE_MIN, TimeCover
 from coverage.travel.graph import build_graph
 from coverage.travel.profiles import parse_travel_profile
+from coverage.travel.roads import ROAD_CLASSES
 
 ROOT = Path(__file__).resolve().parents[1]
 ROADS = ROOT / "data" / "roads" / "roads.gpkg"
 COMMUNES = ROOT / "data" / "boundaries" / "communes.geojson"
 POINTS = ROOT / "data" / "points" / "service_points.csv"
 CRS = 32648
-_CLASSES = [
-    "motorway",
-    "trunk",
-    "primary",
-    "secondary",
-    "tertiary",
-    "unclassified",
-    "residential",
-    "service",
-    "track",
-    "path",
-]
 
 
 def _profile(road_kmh: float, offroad_kmh: float):
@@ -52,7 +41,7 @@ def _profile(road_kmh: float, offroad_kmh: float):
         {
             "name": "t",
             "offroad_speed_kmh": offroad_kmh,
-            "road_speed_kmh": dict.fromkeys(_CLASSES, road_kmh),
+            "road_speed_kmh": dict.fromkeys(ROAD_CLASSES, road_kmh),
         }
     )
 
